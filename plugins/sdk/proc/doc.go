@@ -1,0 +1,83 @@
+// Package proc runs one command on this machine for a backend, with process
+// I/O done right. The built-in backends (none, linux, darwin) and third-party
+// backends use it; it imports core, x/sys and creack/pty, never the plugin
+// transport.
+//
+// # What Run guarantees
+//
+//   - The exit status is exact: the exit code, or 128+N with Signal N for a
+//     death by signal N (as shells report it). A timeout kills the whole
+//     tree and reports TimedOut with exit code 124, as timeout(1) does.
+//   - Standard streams that are *os.File are handed to the command as they
+//     are: no copy, binary-safe, no throughput cap, a terminal stays a
+//     terminal. Other readers and writers are relayed through pipes; Run
+//     returns only once the output relays reached EOF, which happens when
+//     every process holding the pipe is gone, so a background process that
+//     keeps the pipe open cannot make Run hang: it dies in the tree kill
+//     that follows the main command's exit, and then the copy ends.
+//   - The whole process tree dies when the run ends: on timeout, on
+//     cancellation, and after the main command exits (what it left behind
+//     is killed too).
+//
+// # Why a new session (setsid)
+//
+// Without a TTY the command runs in a session of its own, with no
+// controlling terminal. It therefore cannot push keystrokes into the
+// caller's terminal with TIOCSTI (CVE-2017-5226, the reason for bwrap's
+// --new-session), and a Ctrl-C typed in the caller's terminal does not
+// reach it directly: the host decides and forwards signals through
+// Spec.Signals, which go to the command's process group. Setsid also makes
+// the command the leader of a process group and session whose ids are its
+// pid, the first handle of the tree kill.
+//
+// With Spec.TTY the command gets a new pseudo terminal as its controlling
+// terminal (new session + TIOCSCTTY). Job control and line editing work
+// inside; the caller's bytes are relayed to the pty, so a Ctrl-C arrives as
+// the byte 0x03 and the pty's line discipline turns it into SIGINT for the
+// foreground job. Signals from Spec.Signals go to the pty's foreground
+// process group.
+//
+// # The tree kill, per OS
+//
+// Linux: a process group kill is not enough, since a process can leave the
+// group (setsid, setpgid) and a double-forked daemon is reparented away from
+// the tree. The tree kill reads /proc and takes the command, its
+// descendants, every process of its session or process group, and the
+// orphans reparented to this process. It first freezes them with SIGSTOP,
+// scanning again until no new process appears (a stopped process cannot
+// fork, so nothing escapes between the scan and the kill), then SIGKILLs
+// them and the group, and repeats until nothing is left.
+//
+// Orphans whose parent died are reparented to init, out of reach, unless
+// this process is a child subreaper: plugins call [BecomeSubreaper] once at
+// start, so orphans come back to them and are found as their children.
+// Those orphans are then reaped one pid at a time, never with wait(-1), so
+// the exit status of any other exec.Cmd child of the process is not stolen:
+// main processes of runs are excluded (exec.Cmd.Wait reaps them), and so
+// are children in this process's own session (proc always starts commands
+// in a new session, so those are other code's). Code that shares the
+// process with proc after BecomeSubreaper must therefore not start its own
+// children with Setsid outside proc. An orphan with a session of its own
+// (setsid + double fork) cannot be attributed to one of several runs in
+// progress at once: it is killed when the last of them ends.
+//
+// The command also gets Pdeathsig=SIGKILL, so it dies if the plugin dies.
+// The kernel ties that signal to the thread that forked the child, not the
+// process, and Go may retire threads: Run starts and waits for the child
+// from a goroutine locked to its OS thread (runtime.LockOSThread) for the
+// child's whole life.
+//
+// macOS (and other Unixes): the same, minus /proc and the subreaper: the
+// tree kill is a SIGKILL to the process group (the command's session). A
+// descendant that left the group (setsid, setpgid) survives the run; finding
+// it needs proc_listchildpids, which is not available without cgo. There is
+// no parent-death signal. The darwin backend adds its own containment.
+//
+// Windows: no TTY yet (an error wrapping core.ErrUnsupported). The command
+// is created suspended in a new process group, put in a job object with
+// JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, then resumed, so every process it
+// creates is in the job from the first instruction; the tree kill terminates
+// the job, and closing the job (even by the plugin dying) kills what is
+// left. SIGINT is sent as CTRL_BREAK_EVENT to the command's process group;
+// other signals terminate the job with exit code 128+N.
+package proc

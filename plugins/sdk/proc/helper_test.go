@@ -1,0 +1,83 @@
+package proc
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// helperEnv switches the test binary into a helper program (as go-landlock's
+// lltest does): the tests re-exec themselves with SBX_PROC_HELPER=mode and
+// arguments, instead of relying on shell quirks.
+const helperEnv = "SBX_PROC_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode, os.Args[1:]))
+	}
+	if err := BecomeSubreaper(); err != nil {
+		fmt.Fprintln(os.Stderr, "BecomeSubreaper:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// helper runs one helper mode and returns its exit code.
+//
+//	exit N          exit with code N
+//	blobs N A B     write N random bytes seeded A to stdout and seeded B to
+//	                stderr, at the same time
+//	cat             copy stdin to stdout
+func helper(mode string, args []string) int {
+	switch mode {
+	case "exit":
+		n, _ := strconv.Atoi(args[0])
+		return n
+	case "blobs":
+		n, _ := strconv.Atoi(args[0])
+		a, _ := strconv.ParseInt(args[1], 10, 64)
+		b, _ := strconv.ParseInt(args[2], 10, 64)
+		var wg sync.WaitGroup
+		for _, x := range []struct {
+			f    *os.File
+			seed int64
+		}{{os.Stdout, a}, {os.Stderr, b}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := bufio.NewWriterSize(x.f, 64<<10)
+				_, _ = io.CopyN(w, blob(x.seed), int64(n))
+				_ = w.Flush()
+			}()
+		}
+		wg.Wait()
+		return 0
+	case "cat":
+		_, _ = io.Copy(os.Stdout, os.Stdin)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+	return 2
+}
+
+// blob is a deterministic stream of random bytes.
+func blob(seed int64) io.Reader { return rand.New(rand.NewSource(seed)) }
+
+// helperSpec returns a Spec that re-execs the test binary in a helper mode.
+func helperSpec(t *testing.T, mode string, args ...string) Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{
+		Path: exe,
+		Argv: append([]string{"proc-helper"}, args...),
+		Env:  []string{helperEnv + "=" + mode},
+	}
+}
