@@ -1,0 +1,380 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/internal/fdpass"
+	"github.com/sbxdev/sbx/plugins/internal/wire"
+	pb "github.com/sbxdev/sbx/plugins/proto/backendv1"
+)
+
+// StdioMode says how a run's standard streams reach a plugin.
+type StdioMode string
+
+const (
+	// StdioAuto passes the host's file descriptors when the plugin is
+	// local and supports it, and streams otherwise.
+	StdioAuto StdioMode = ""
+	// StdioStream always streams stdin, stdout and stderr as messages (the
+	// path a backend on another machine needs); for testing that path.
+	StdioStream StdioMode = "stream"
+)
+
+// Options configure a Host.
+type Options struct {
+	// Dirs are extra plugin directories, searched after the sbx
+	// executable's own directory and $SBX_PLUGIN_PATH.
+	Dirs []string
+	// Pins maps a plugin binary name ("sbx-backend-foo") to the hex SHA-256
+	// it must have. A plugin whose checksum differs is not run.
+	Pins map[string]string
+	// Stderr receives plugin log output; nil discards it.
+	Stderr io.Writer
+	// Stdio selects how standard streams reach plugins.
+	Stdio StdioMode
+	// Subreaper makes this process a child subreaper (Linux), so that
+	// processes a crashed plugin leaves behind are reparented here and
+	// killed. The sbx CLI sets it; an embedding program that manages its
+	// own children should leave it off.
+	Subreaper bool
+	// Getenv reads the environment; os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// Host finds, starts and talks to backend plugins. It is safe for
+// concurrent use. Close stops every plugin it started.
+type Host struct {
+	opts Options
+
+	mu      sync.Mutex
+	plugins map[string]*pluginProc // by binary path
+	closed  bool
+}
+
+// New returns a Host.
+func New(o Options) *Host {
+	h := &Host{opts: o, plugins: map[string]*pluginProc{}}
+	if o.Subreaper {
+		becomeSubreaper()
+	}
+	return h
+}
+
+func (h *Host) getenv(k string) string {
+	if h.opts.Getenv != nil {
+		return h.opts.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// DefaultBackend is the backend sbx uses when none is named: the one that is
+// right for this OS.
+func DefaultBackend() string {
+	switch runtime.GOOS {
+	case "linux", "darwin", "windows":
+		return runtime.GOOS
+	default:
+		return "none"
+	}
+}
+
+// Close stops every plugin this Host started.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	ps := h.plugins
+	h.plugins = map[string]*pluginProc{}
+	h.closed = true
+	h.mu.Unlock()
+	for _, p := range ps {
+		p.stop()
+	}
+	return nil
+}
+
+// Listing is one backend found on this host.
+type Listing struct {
+	// Name is the backend (mode) name.
+	Name string `json:"name"`
+	// Plugin is the path of the plugin binary serving it.
+	Plugin string `json:"plugin"`
+	// Info describes the backend; valid when Err is nil.
+	Info core.Info `json:"info"`
+	// Err says why the plugin could not be asked.
+	Err error `json:"-"`
+}
+
+// List starts every plugin found and returns every backend they serve,
+// sorted by name. A plugin that fails to start is listed under its plugin
+// name with Err set.
+func (h *Host) List(ctx context.Context) []Listing {
+	bins := h.allBinaries()
+	var out []Listing
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, name := range sortedKeys(bins) {
+		path := bins[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var got []Listing
+			p, err := h.start(ctx, path)
+			if err != nil {
+				got = append(got, Listing{Name: name, Plugin: path, Err: err})
+			} else {
+				for _, b := range p.hello.Backends {
+					info, err := (&Backend{name: b, p: p, h: h}).Info(ctx)
+					got = append(got, Listing{Name: b, Plugin: path, Info: info, Err: err})
+				}
+			}
+			mu.Lock()
+			out = append(out, got...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Open returns the backend called name, starting its plugin if needed. An
+// unknown name gives an error matching core.ErrNotFound that lists the
+// backends found.
+func (h *Host) Open(ctx context.Context, name string) (*Backend, error) {
+	if name == "" {
+		return nil, fmt.Errorf("no backend named: %w", core.ErrNotFound)
+	}
+	var startErr error
+	for _, c := range candidates(name) {
+		path := h.findBinary(c)
+		if path == "" {
+			continue
+		}
+		p, err := h.start(ctx, path)
+		if err != nil {
+			// A plugin that refuses to start is an error worth showing
+			// as is (bad checksum, wrong protocol), not "not found".
+			if startErr == nil {
+				startErr = err
+			}
+			continue
+		}
+		for _, b := range p.hello.Backends {
+			if b == name {
+				return &Backend{name: name, p: p, h: h}, nil
+			}
+		}
+	}
+	if startErr != nil {
+		return nil, startErr
+	}
+	var known []string
+	for _, l := range h.List(ctx) {
+		if l.Err == nil {
+			known = append(known, l.Name)
+		}
+	}
+	hint := "no backend plugins were found next to sbx or in $" + EnvPluginPath
+	if len(known) > 0 {
+		hint = "known backends: " + strings.Join(known, ", ")
+	}
+	return nil, fmt.Errorf("unknown backend %q (%s): %w", name, hint, core.ErrNotFound)
+}
+
+// Run is what `sbx run` does: open the backend and run req with it. The
+// backend plans, refuses (with *core.NotEnforcedError) a policy it cannot
+// hold at the strength req.Accept allows, prints the accepted downgrades to
+// req.Diagnostics, and runs the command.
+func (h *Host) Run(ctx context.Context, backend string, req *core.RunRequest) (*core.RunResult, error) {
+	b, err := h.Open(ctx, backend)
+	if err != nil {
+		return nil, err
+	}
+	return b.Run(ctx, req)
+}
+
+// pluginProc is one running plugin process.
+type pluginProc struct {
+	path   string
+	client *plugin.Client
+	cmd    *exec.Cmd
+	rpc    pb.BackendClient
+	hello  *pb.HelloResponse
+	fdSock *os.File // host end of the descriptor channel; nil without one
+	sendMu sync.Mutex
+}
+
+func (p *pluginProc) hasFeature(f string) bool {
+	for _, x := range p.hello.Features {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// exited reports whether the plugin process is gone.
+func (p *pluginProc) exited() bool { return p.client.Exited() }
+
+// stop kills the plugin. Plugins hold no state worth a graceful shutdown
+// once their runs are over, and waiting for one would put it on every
+// command's path.
+func (p *pluginProc) stop() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+	p.client.Kill()
+	if p.fdSock != nil {
+		p.fdSock.Close()
+	}
+}
+
+// start returns the running plugin at path, starting it if needed.
+func (h *Host) start(ctx context.Context, path string) (*pluginProc, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, errors.New("sbx host is closed")
+	}
+	if p, ok := h.plugins[path]; ok && !p.exited() {
+		return p, nil
+	}
+	p, err := h.launch(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	h.plugins[path] = p
+	return p, nil
+}
+
+func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
+	base := binaryBase(path)
+	cmd := exec.Command(path)
+	setPluginProcAttr(cmd)
+
+	var hostSock *os.File
+	if fdpass.Supported && h.opts.Stdio != StdioStream {
+		hs, ps, err := fdpass.Pair()
+		if err != nil {
+			return nil, err
+		}
+		defer ps.Close() // the child has its copy once started
+		hostSock = hs
+		cmd.ExtraFiles = []*os.File{ps}
+		cmd.Env = append(cmd.Env, plugins.EnvFDChannel+"=3")
+	}
+
+	logOut := h.opts.Stderr
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	cfg := &plugin.ClientConfig{
+		HandshakeConfig:  plugins.Handshake,
+		VersionedPlugins: wire.PluginSets(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         runtime.GOOS == "windows", // go-plugin uses loopback TCP there
+		StartTimeout:     30 * time.Second,
+		SyncStdout:       logOut,
+		SyncStderr:       logOut,
+		Stderr:           logOut,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:   "sbx-host",
+			Level:  hclog.Error,
+			Output: logOut,
+		}),
+	}
+	if want, ok := h.pin(base); ok {
+		sum, err := hex.DecodeString(want)
+		if err != nil || len(sum) != sha256.Size {
+			if hostSock != nil {
+				hostSock.Close()
+			}
+			return nil, fmt.Errorf("plugin checksum for %s is not a SHA-256 hex string (%q): fix plugin_checksums in your config: %w", base, want, core.ErrInvalidPolicy)
+		}
+		cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+
+	client := plugin.NewClient(cfg)
+	fail := func(err error) (*pluginProc, error) {
+		client.Kill()
+		if hostSock != nil {
+			hostSock.Close()
+		}
+		return nil, err
+	}
+	rpcClient, err := client.Client()
+	if err != nil {
+		return fail(startError(path, base, err, h.pinned(base)))
+	}
+	raw, err := rpcClient.Dispense(plugins.PluginKey)
+	if err != nil {
+		return fail(fmt.Errorf("plugin %s: %v: %w", path, err, core.ErrProtocol))
+	}
+	rpc, ok := raw.(pb.BackendClient)
+	if !ok {
+		return fail(fmt.Errorf("plugin %s dispensed %T: %w", path, raw, core.ErrProtocol))
+	}
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	hello, err := rpc.Hello(hctx, &pb.HelloRequest{ApiVersion: plugins.APIVersion})
+	if err != nil {
+		return fail(fmt.Errorf("plugin %s: %w", path, wire.FromStatus(err)))
+	}
+	if major(hello.ApiVersion) != major(plugins.APIVersion) {
+		return fail(fmt.Errorf("plugin %s speaks backend API %s, sbx speaks %s: install matching versions: %w",
+			path, hello.ApiVersion, plugins.APIVersion, core.ErrProtocol))
+	}
+	return &pluginProc{path: path, client: client, cmd: cmd, rpc: rpc, hello: hello, fdSock: hostSock}, nil
+}
+
+func (h *Host) pin(base string) (string, bool) {
+	v, ok := h.opts.Pins[base]
+	if !ok {
+		v, ok = h.opts.Pins[strings.TrimSuffix(base, ".exe")]
+	}
+	return strings.ToLower(strings.TrimSpace(v)), ok
+}
+
+func (h *Host) pinned(base string) bool { _, ok := h.pin(base); return ok }
+
+// startError explains why a plugin did not start.
+func startError(path, base string, err error, pinned bool) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch) || (pinned && strings.Contains(msg, "checksum")):
+		return fmt.Errorf("plugin %s does not match its pinned SHA-256 checksum: refusing to run it; "+
+			"if you upgraded it on purpose, update plugin_checksums.%q in your config (sha256sum %s): %w",
+			path, strings.TrimSuffix(base, ".exe"), path, core.ErrPermission)
+	case strings.Contains(msg, "Incompatible API version") || strings.Contains(msg, "protocol version"):
+		return fmt.Errorf("plugin %s speaks another plugin protocol version than this sbx (%d): "+
+			"install a plugin built for this sbx version: %v: %w", path, plugins.ProtocolVersion, err, core.ErrProtocol)
+	}
+	return fmt.Errorf("plugin %s failed to start: %v: %w", path, err, core.ErrBackendExited)
+}
+
+func major(v string) string {
+	m, _, _ := strings.Cut(v, ".")
+	return m
+}
+
+func binaryBase(path string) string {
+	i := strings.LastIndexAny(path, `/\`)
+	return path[i+1:]
+}

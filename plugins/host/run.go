@@ -1,0 +1,255 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/internal/fdpass"
+	"github.com/sbxdev/sbx/plugins/internal/wire"
+	pb "github.com/sbxdev/sbx/plugins/proto/backendv1"
+)
+
+// Run runs a command with the backend and waits for it.
+//
+// The host fails closed on its own side too: it asks for the plan first and
+// refuses, with *core.NotEnforcedError, a policy the report says the backend
+// cannot hold at the strength req.Accept allows, whatever the plugin would
+// have done. Downgrades the run accepts are printed to req.Diagnostics.
+//
+// Standard streams: when every stream is an *os.File (or nil) and the
+// plugin is local, the files themselves are passed to the plugin and on to
+// the command; otherwise they are streamed. Cancelling ctx kills the
+// command's whole process tree.
+func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResult, error) {
+	if len(req.Argv) == 0 {
+		return nil, &core.PolicyError{Problems: []core.Problem{{Field: "argv", Reason: "no command to run"}}}
+	}
+	plan, err := b.Plan(ctx, req.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.Report.Check(req.Accept); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := b.p.rpc.Run(ctx)
+	if err != nil {
+		return nil, b.err(err)
+	}
+	var sendMu sync.Mutex
+	send := func(m *pb.RunInput) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
+
+	start := &pb.RunStart{
+		Backend:       b.name,
+		Policy:        wire.PolicyToProto(req.Policy),
+		AllowAdvisory: req.Accept.AllowAdvisory,
+		BestEffort:    req.Accept.BestEffort,
+		Argv:          req.Argv,
+		Dir:           req.Dir,
+		Env:           req.Env,
+	}
+	if req.TTY != nil {
+		start.Tty = &pb.WindowSize{Rows: uint32(req.TTY.Rows), Cols: uint32(req.TTY.Cols)}
+	}
+	streamed := true
+	if files, ok := stdioFiles(req); ok && b.supportsFDs() {
+		closeAfter, err := b.sendFDs(start, files)
+		if err != nil {
+			return nil, err
+		}
+		defer closeAfter()
+		streamed = false
+	} else {
+		start.Stdio = pb.Stdio_STDIO_STREAM
+		start.HasStdin, start.HasStdout, start.HasStderr = req.Stdin != nil, req.Stdout != nil, req.Stderr != nil
+	}
+	if err := send(&pb.RunInput{Msg: &pb.RunInput_Start{Start: start}}); err != nil {
+		return nil, b.err(err)
+	}
+
+	done := make(chan struct{})
+	defer close(done)
+	if streamed && req.Stdin != nil {
+		go copyStdin(req.Stdin, send, done)
+	}
+	go forwardControl(req.Signals, req.Resize, send, done)
+
+	var res *core.RunResult
+	diagnostics := 0
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, b.err(err)
+		}
+		switch x := m.Msg.(type) {
+		case *pb.RunOutput_StartedPid:
+			if req.Started != nil {
+				req.Started(int(x.StartedPid))
+			}
+		case *pb.RunOutput_Stdout:
+			if req.Stdout != nil {
+				if _, err := req.Stdout.Write(x.Stdout); err != nil {
+					return nil, fmt.Errorf("writing the command's stdout: %w", err)
+				}
+			}
+		case *pb.RunOutput_Stderr:
+			if req.Stderr != nil {
+				if _, err := req.Stderr.Write(x.Stderr); err != nil {
+					return nil, fmt.Errorf("writing the command's stderr: %w", err)
+				}
+			}
+		case *pb.RunOutput_Diagnostic:
+			diagnostics++
+			if req.Diagnostics != nil {
+				fmt.Fprintln(req.Diagnostics, x.Diagnostic)
+			}
+		case *pb.RunOutput_Exit:
+			if x.Exit != nil {
+				res = wire.ResultFromProto(x.Exit)
+			}
+		}
+	}
+	if res == nil {
+		if b.p.exited() {
+			killOrphans(b.h)
+			return nil, fmt.Errorf("backend plugin %s exited in the middle of the run: %w", b.p.path, core.ErrBackendExited)
+		}
+		return nil, fmt.Errorf("backend plugin %s ended the run without an exit status: %w", b.p.path, core.ErrProtocol)
+	}
+	// Downgrades are the plugin's to print; a plugin that said nothing
+	// about them gets them printed here, so they are never silent.
+	if diagnostics == 0 && req.Diagnostics != nil {
+		for _, e := range plan.Report.Downgrades() {
+			fmt.Fprintf(req.Diagnostics, "sbx: warning: %s\n", e.Summary())
+		}
+	}
+	if len(res.Report.Elements) == 0 {
+		res.Report = plan.Report
+	}
+	res.Report.Backend = b.name
+	return res, nil
+}
+
+// stdioFiles returns the request's streams as files when each is an
+// *os.File or nil.
+func stdioFiles(req *core.RunRequest) ([3]*os.File, bool) {
+	var fs [3]*os.File
+	for i, s := range []any{req.Stdin, req.Stdout, req.Stderr} {
+		if s == nil {
+			continue
+		}
+		f, ok := s.(*os.File)
+		if !ok || f == nil {
+			return fs, false
+		}
+		fs[i] = f
+	}
+	return fs, true
+}
+
+// sendFDs passes the run's descriptors to the plugin and marks start to
+// name them. Nil streams become /dev/null.
+func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (closeAfter func(), err error) {
+	var opened []*os.File
+	closeAfter = func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	for i, f := range files {
+		if f != nil {
+			continue
+		}
+		flag := os.O_WRONLY
+		if i == 0 {
+			flag = os.O_RDONLY
+		}
+		n, err := os.OpenFile(os.DevNull, flag, 0)
+		if err != nil {
+			closeAfter()
+			return nil, err
+		}
+		opened = append(opened, n)
+		files[i] = n
+	}
+	var t [16]byte
+	if _, err := rand.Read(t[:]); err != nil {
+		closeAfter()
+		return nil, err
+	}
+	ticket := hex.EncodeToString(t[:])
+	b.p.sendMu.Lock()
+	err = fdpass.Send(b.p.fdSock, ticket, files[:])
+	b.p.sendMu.Unlock()
+	if err != nil {
+		closeAfter()
+		return nil, fmt.Errorf("passing stdio to plugin %s: %v: %w", b.p.path, err, core.ErrBackendExited)
+	}
+	start.Stdio = pb.Stdio_STDIO_FDS
+	start.FdTicket = ticket
+	return closeAfter, nil
+}
+
+// copyStdin streams r to the plugin until end of file. A caller's reader
+// that never returns (a terminal nobody types into) keeps this goroutine
+// until the process exits; the run itself does not wait for it.
+func copyStdin(r io.Reader, send func(*pb.RunInput) error, done <-chan struct{}) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if send(&pb.RunInput{Msg: &pb.RunInput_Stdin{Stdin: append([]byte(nil), buf[:n]...)}}) != nil {
+				return
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = send(&pb.RunInput{Msg: &pb.RunInput_StdinClose{StdinClose: true}})
+			}
+			return
+		}
+	}
+}
+
+// forwardControl sends signals and window sizes to the plugin.
+func forwardControl(sigs <-chan core.Signal, resize <-chan core.WindowSize, send func(*pb.RunInput) error, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case s, ok := <-sigs:
+			if !ok {
+				sigs = nil
+				continue
+			}
+			_ = send(&pb.RunInput{Msg: &pb.RunInput_Signal{Signal: int32(s)}})
+		case ws, ok := <-resize:
+			if !ok {
+				resize = nil
+				continue
+			}
+			_ = send(&pb.RunInput{Msg: &pb.RunInput_Resize{Resize: &pb.WindowSize{Rows: uint32(ws.Rows), Cols: uint32(ws.Cols)}}})
+		}
+	}
+}

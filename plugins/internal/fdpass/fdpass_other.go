@@ -1,0 +1,31 @@
+//go:build !unix
+
+package fdpass
+
+import (
+	"errors"
+	"os"
+	"time"
+)
+
+// Supported reports whether descriptor passing works on this OS.
+const Supported = false
+
+var errUnsupported = errors.New("fdpass: descriptor passing is not supported on this OS; use streamed stdio")
+
+// Pair is not supported on this OS.
+func Pair() (host, plugin *os.File, err error) { return nil, nil, errUnsupported }
+
+// Send is not supported on this OS.
+func Send(sock *os.File, ticket string, files []*os.File) error { return errUnsupported }
+
+// Receiver is not supported on this OS.
+type Receiver struct{}
+
+// Listen is not supported on this OS; the receiver it returns fails every Take.
+func Listen(sock *os.File) *Receiver { return &Receiver{} }
+
+// Take always fails on this OS.
+func (r *Receiver) Take(ticket string, timeout time.Duration) ([]*os.File, error) {
+	return nil, errUnsupported
+}

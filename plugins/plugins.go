@@ -1,0 +1,44 @@
+package plugins
+
+import (
+	plugin "github.com/hashicorp/go-plugin"
+)
+
+// ProtocolVersion is the go-plugin handshake version: it changes only when
+// the transport breaks (history: 1 = gRPC backend.proto v1). A host and a
+// plugin with different protocol versions refuse each other at start.
+const ProtocolVersion = 1
+
+// APIVersion is the backend API version (MAJOR.MINOR) exchanged in Hello.
+// MINOR grows with additive changes to backend.proto; a host refuses a
+// plugin with another MAJOR.
+const APIVersion = "1.0"
+
+// BinaryPrefix starts the file name of every backend plugin:
+// sbx-backend-NAME (sbx-backend-NAME.exe on Windows).
+const BinaryPrefix = "sbx-backend-"
+
+// PluginKey is the name under which a plugin binary dispenses its backends.
+const PluginKey = "backend"
+
+// Features a plugin can announce in Hello.
+const (
+	// FeatureStdioFDs: the plugin accepts the host's stdio descriptors over
+	// the SBX_FD_CHANNEL socket (Unix only).
+	FeatureStdioFDs = "stdio-fds"
+	// FeatureSetup: some backend of the plugin implements core.Setuper.
+	FeatureSetup = "setup"
+)
+
+// EnvFDChannel names the environment variable that tells a plugin which
+// file descriptor is its end of the descriptor-passing socket.
+const EnvFDChannel = "SBX_FD_CHANNEL"
+
+// Handshake is the go-plugin handshake shared by sbx and its plugins. The
+// cookie is not a security measure: it only stops people from running a
+// plugin binary by hand by mistake.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "SBX_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "4f1c7c4e0f4a5c3d9d1b6a2e8c7f0b13-sbx-backend",
+}

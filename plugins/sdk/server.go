@@ -1,0 +1,383 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/internal/fdpass"
+	"github.com/sbxdev/sbx/plugins/internal/wire"
+	pb "github.com/sbxdev/sbx/plugins/proto/backendv1"
+)
+
+// server implements the backend service over a set of core.Backends.
+type server struct {
+	pb.UnimplementedBackendServer
+
+	backends map[string]core.Backend
+	names    []string
+	fds      *fdpass.Receiver // nil when the host passed no descriptor channel
+
+	// root is cancelled when the plugin must stop (the host died): every
+	// run's context derives from it, so every process tree is killed.
+	root context.Context
+	runs sync.WaitGroup
+}
+
+func newServer(root context.Context, backends []core.Backend, fds *fdpass.Receiver) (*server, error) {
+	s := &server{backends: map[string]core.Backend{}, fds: fds, root: root}
+	for _, b := range backends {
+		info, err := b.Info(root)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: backend info: %w", err)
+		}
+		if info.Name == "" {
+			return nil, errors.New("sdk: a backend has an empty name")
+		}
+		if _, dup := s.backends[info.Name]; dup {
+			return nil, fmt.Errorf("sdk: two backends are named %q", info.Name)
+		}
+		s.backends[info.Name] = b
+		s.names = append(s.names, info.Name)
+	}
+	if len(s.names) == 0 {
+		return nil, errors.New("sdk: no backends to serve")
+	}
+	sort.Strings(s.names)
+	return s, nil
+}
+
+func (s *server) backend(name string) (core.Backend, error) {
+	b, ok := s.backends[name]
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("this plugin serves %s, not %q: %w", strings.Join(s.names, ", "), name, core.ErrNotFound))
+	}
+	return b, nil
+}
+
+func (s *server) Hello(_ context.Context, req *pb.HelloRequest) (*pb.HelloResponse, error) {
+	if major(req.ApiVersion) != major(plugins.APIVersion) {
+		return nil, wire.ToStatus(fmt.Errorf("host speaks backend API %s, this plugin speaks %s: upgrade the older of the two: %w",
+			req.ApiVersion, plugins.APIVersion, core.ErrProtocol))
+	}
+	resp := &pb.HelloResponse{ApiVersion: plugins.APIVersion, Backends: s.names}
+	if s.fds != nil {
+		resp.Features = append(resp.Features, plugins.FeatureStdioFDs)
+	}
+	for _, b := range s.backends {
+		if _, ok := b.(core.Setuper); ok {
+			resp.Features = append(resp.Features, plugins.FeatureSetup)
+			break
+		}
+	}
+	return resp, nil
+}
+
+func major(v string) string {
+	m, _, _ := strings.Cut(v, ".")
+	return m
+}
+
+func (s *server) Info(ctx context.Context, req *pb.InfoRequest) (*pb.InfoResponse, error) {
+	b, err := s.backend(req.Backend)
+	if err != nil {
+		return nil, err
+	}
+	info, err := b.Info(ctx)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &pb.InfoResponse{Info: wire.InfoToProto(info)}, nil
+}
+
+func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanResponse, error) {
+	b, err := s.backend(req.Backend)
+	if err != nil {
+		return nil, err
+	}
+	p := wire.PolicyFromProto(req.Policy)
+	if err := p.Validate(nil, nil); err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	plan, err := b.Plan(ctx, p)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &pb.PlanResponse{Plan: wire.PlanToProto(plan)}, nil
+}
+
+func (s *server) SetupStatus(ctx context.Context, req *pb.SetupStatusRequest) (*pb.SetupStatusResponse, error) {
+	b, err := s.backend(req.Backend)
+	if err != nil {
+		return nil, err
+	}
+	su, ok := b.(core.Setuper)
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("backend %s needs no setup: %w", req.Backend, core.ErrUnsupported))
+	}
+	st, err := su.SetupStatus(ctx)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return wire.SetupStatusToProto(st), nil
+}
+
+func (s *server) Setup(req *pb.SetupRequest, stream pb.Backend_SetupServer) error {
+	b, err := s.backend(req.Backend)
+	if err != nil {
+		return err
+	}
+	su, ok := b.(core.Setuper)
+	if !ok {
+		return wire.ToStatus(fmt.Errorf("backend %s needs no setup: %w", req.Backend, core.ErrUnsupported))
+	}
+	sr := core.SetupRequest{Undo: req.Undo}
+	if req.HasPolicy {
+		p := wire.PolicyFromProto(req.Policy)
+		if err := p.Validate(nil, nil); err != nil {
+			return wire.ToStatus(err)
+		}
+		sr.Policy = &p
+	}
+	w := &lineWriter{send: func(line string) error { return stream.Send(&pb.SetupProgress{Line: line}) }}
+	err = su.Setup(stream.Context(), sr, w)
+	w.flush()
+	return wire.ToStatus(err)
+}
+
+// Run serves one command; see backend.proto for the stream protocol.
+func (s *server) Run(stream pb.Backend_RunServer) error {
+	s.runs.Add(1)
+	defer s.runs.Done()
+
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	start := first.GetStart()
+	if start == nil {
+		return wire.ToStatus(fmt.Errorf("the first Run message must be a start message: %w", core.ErrProtocol))
+	}
+	b, err := s.backend(start.Backend)
+	if err != nil {
+		return err
+	}
+	p := wire.PolicyFromProto(start.Policy)
+	if err := p.Validate(nil, nil); err != nil {
+		return wire.ToStatus(err)
+	}
+	if len(start.Argv) == 0 {
+		return wire.ToStatus(&core.PolicyError{Problems: []core.Problem{{Field: "argv", Reason: "no command to run"}}})
+	}
+
+	// The run ends when the host cancels the stream or the plugin must stop.
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	stopOnRoot := context.AfterFunc(s.root, cancel)
+	defer stopOnRoot()
+
+	out := &sender{stream: stream}
+	req := &core.RunRequest{
+		Policy: p,
+		Accept: core.Acceptance{AllowAdvisory: start.AllowAdvisory, BestEffort: start.BestEffort},
+		Argv:   start.Argv,
+		Dir:    start.Dir,
+		Env:    start.Env,
+		Started: func(pid int) {
+			_ = out.send(&pb.RunOutput{Msg: &pb.RunOutput_StartedPid{StartedPid: int64(pid)}})
+		},
+	}
+	diag := &lineWriter{send: func(line string) error {
+		return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Diagnostic{Diagnostic: line}})
+	}}
+	req.Diagnostics = diag
+	if t := start.Tty; t != nil {
+		req.TTY = &core.WindowSize{Rows: uint16(t.Rows), Cols: uint16(t.Cols)}
+	}
+
+	var stdinW *io.PipeWriter
+	switch start.Stdio {
+	case pb.Stdio_STDIO_FDS:
+		if s.fds == nil {
+			return wire.ToStatus(fmt.Errorf("host asked for descriptor passing but gave no channel: %w", core.ErrProtocol))
+		}
+		files, err := s.fds.Take(start.FdTicket, 10*time.Second)
+		if err != nil {
+			return wire.ToStatus(fmt.Errorf("%v: %w", err, core.ErrProtocol))
+		}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		if len(files) != 3 {
+			return wire.ToStatus(fmt.Errorf("host sent %d descriptors, want 3: %w", len(files), core.ErrProtocol))
+		}
+		req.Stdin, req.Stdout, req.Stderr = files[0], files[1], files[2]
+	default:
+		if start.HasStdin {
+			var r *io.PipeReader
+			r, stdinW = io.Pipe()
+			req.Stdin = r
+		}
+		if start.HasStdout {
+			req.Stdout = &chunkWriter{out: out, stderr: false}
+		}
+		if start.HasStderr {
+			req.Stderr = &chunkWriter{out: out, stderr: true}
+		}
+	}
+
+	signals := make(chan core.Signal, 8)
+	resize := make(chan core.WindowSize, 8)
+	req.Signals, req.Resize = signals, resize
+	go receiveInput(ctx, stream, stdinW, signals, resize)
+
+	res, runErr := b.Run(ctx, req)
+	diag.flush()
+	if runErr != nil {
+		return wire.ToStatus(runErr)
+	}
+	return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Exit{Exit: wire.ResultToProto(res)}})
+}
+
+// receiveInput feeds host messages to the run until the host stops sending.
+func receiveInput(ctx context.Context, stream pb.Backend_RunServer, stdinW *io.PipeWriter,
+	signals chan<- core.Signal, resize chan<- core.WindowSize) {
+	closeStdin := func() {
+		if stdinW != nil {
+			stdinW.Close()
+			stdinW = nil
+		}
+	}
+	defer closeStdin()
+	for {
+		in, err := stream.Recv()
+		if err != nil {
+			return
+		}
+		switch m := in.Msg.(type) {
+		case *pb.RunInput_Stdin:
+			if stdinW != nil {
+				if _, err := stdinW.Write(m.Stdin); err != nil {
+					// The command closed its stdin; drop the rest.
+					closeStdin()
+				}
+			}
+		case *pb.RunInput_StdinClose:
+			closeStdin()
+		case *pb.RunInput_Signal:
+			select {
+			case signals <- core.Signal(m.Signal):
+			case <-ctx.Done():
+				return
+			}
+		case *pb.RunInput_Resize:
+			if m.Resize != nil {
+				select {
+				case resize <- core.WindowSize{Rows: uint16(m.Resize.Rows), Cols: uint16(m.Resize.Cols)}:
+				default: // a newer size will follow
+				}
+			}
+		}
+	}
+}
+
+// sender serializes sends on a Run stream (gRPC streams allow one sender).
+type sender struct {
+	mu     sync.Mutex
+	stream pb.Backend_RunServer
+}
+
+func (s *sender) send(m *pb.RunOutput) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Send(m)
+}
+
+// chunkWriter sends the command's output as Run messages, in chunks gRPC
+// carries comfortably. Send blocks under flow control, which gives the
+// command back-pressure instead of unbounded buffering.
+type chunkWriter struct {
+	out    *sender
+	stderr bool
+}
+
+const maxChunk = 64 << 10
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		c := p
+		if len(c) > maxChunk {
+			c = c[:maxChunk]
+		}
+		buf := append([]byte(nil), c...)
+		var m *pb.RunOutput
+		if w.stderr {
+			m = &pb.RunOutput{Msg: &pb.RunOutput_Stderr{Stderr: buf}}
+		} else {
+			m = &pb.RunOutput{Msg: &pb.RunOutput_Stdout{Stdout: buf}}
+		}
+		if err := w.out.send(m); err != nil {
+			return n, err
+		}
+		n += len(c)
+		p = p[len(c):]
+	}
+	return n, nil
+}
+
+// lineWriter turns writes into lines for send.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	send func(string) error
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		if err := w.send(line); err != nil {
+			return len(p), err
+		}
+	}
+}
+
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		_ = w.send(string(w.buf))
+		w.buf = nil
+	}
+}
+
+// fdChannel opens the descriptor channel the host passed, if any.
+func fdChannel() *fdpass.Receiver {
+	v := os.Getenv(plugins.EnvFDChannel)
+	if v == "" || !fdpass.Supported {
+		return nil
+	}
+	var fd int
+	if _, err := fmt.Sscanf(v, "%d", &fd); err != nil || fd < 3 {
+		return nil
+	}
+	return fdpass.Listen(os.NewFile(uintptr(fd), "sbx-fd-channel"))
+}
