@@ -6,9 +6,12 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // helperEnv switches the test binary into a helper program (as go-landlock's
@@ -32,6 +35,7 @@ func TestMain(m *testing.M) {
 //	exit N          exit with code N
 //	blobs N A B     write N random bytes seeded A to stdout and seeded B to
 //	                stderr, at the same time
+//	daemon F MARK   write the pid to F, ignore SIGTERM/INT/HUP, sleep forever
 //	cat             copy stdin to stdout
 func helper(mode string, args []string) int {
 	switch mode {
@@ -57,6 +61,21 @@ func helper(mode string, args []string) int {
 		}
 		wg.Wait()
 		return 0
+	case "daemon":
+		// A stubborn process: it ignores the polite signals, says it is
+		// there through a pid file, and waits forever. args[1] is a
+		// marker that makes it findable in /proc/*/cmdline.
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		tmp := args[0] + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return 3
+		}
+		if err := os.Rename(tmp, args[0]); err != nil {
+			return 3
+		}
+		for {
+			time.Sleep(time.Hour)
+		}
 	case "cat":
 		_, _ = io.Copy(os.Stdout, os.Stdin)
 		return 0

@@ -1,0 +1,174 @@
+package proc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tree is a process tree started by a test: daemons that write pid files
+// and carry a unique marker in their argv.
+type tree struct {
+	dir, marker string
+	names       []string
+}
+
+func newTree(t *testing.T, names ...string) *tree {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &tree{dir: t.TempDir(), marker: "sbxmark-" + hex.EncodeToString(b), names: names}
+}
+
+// spawn returns the shell command that starts daemon name.
+func (tr *tree) spawn(name string) string {
+	return fmt.Sprintf(`"$EXE" %s %s`, filepath.Join(tr.dir, name), tr.marker)
+}
+
+// waitAll returns shell code that waits until every daemon wrote its pid.
+func (tr *tree) waitAll() string {
+	var conds []string
+	for _, n := range tr.names {
+		conds = append(conds, fmt.Sprintf("[ ! -e %s ]", filepath.Join(tr.dir, n)))
+	}
+	return "while " + strings.Join(conds, " || ") + "; do sleep 0.01; done"
+}
+
+// spec runs script under sh with the test binary as $EXE in daemon mode.
+func (tr *tree) spec(t *testing.T, script string) Spec {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{
+		Argv: []string{"sh", "-c", script},
+		Env:  append([]string{"EXE=" + exe, helperEnv + "=daemon"}, shEnv...),
+	}
+}
+
+// check fails the test unless every daemon started (else the test would
+// prove nothing) and none is alive, and no zombie child is left.
+func (tr *tree) check(t *testing.T) {
+	t.Helper()
+	for _, n := range tr.names {
+		b, err := os.ReadFile(filepath.Join(tr.dir, n))
+		if err != nil {
+			t.Errorf("daemon %s never started (the test proves nothing): %v", n, err)
+			continue
+		}
+		pid, _ := strconv.Atoi(string(b))
+		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(cmd, []byte(tr.marker)) {
+			t.Errorf("daemon %s (pid %d) survived the run", n, pid)
+		}
+	}
+	for pid := range scanProcs() {
+		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(cmd, []byte(tr.marker)) {
+			t.Errorf("pid %d carries the marker and survived the run: %q", pid, cmd)
+		}
+	}
+	for pid, pi := range scanProcs() {
+		if pi.ppid == os.Getpid() && pi.zombie {
+			t.Errorf("zombie child %d left unreaped", pid)
+		}
+	}
+}
+
+// allKinds spawns a plain background child, a setsid'd child, a
+// double-forked setsid'd daemon (reparented away from the tree), and a
+// child of a subshell whose parent exits.
+func allKinds(tr *tree) string {
+	return strings.Join([]string{
+		tr.spawn("plain") + " &",
+		"setsid " + tr.spawn("setsid") + " &",
+		"( setsid " + tr.spawn("double") + " & ) &",
+		"( " + tr.spawn("orphan") + " & exit 0 )",
+		tr.waitAll(),
+	}, "\n")
+}
+
+var allNames = []string{"plain", "setsid", "double", "orphan"}
+
+func TestRun_TimeoutKillsTheWholeTreeIncludingDaemons(t *testing.T) {
+	tr := newTree(t, allNames...)
+	s := tr.spec(t, allKinds(tr)+"\nsleep 1000")
+	s.Timeout = 5 * time.Second
+	var out bytes.Buffer
+	s.Stdout, s.Stderr = &out, &out // the daemons hold the pipe too
+	res, err := Run(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.ExitCode != 124 {
+		t.Errorf("result %+v, want a timeout", res)
+	}
+	tr.check(t)
+}
+
+func TestRun_WhatTheCommandLeavesBehindDies(t *testing.T) {
+	tr := newTree(t, allNames...)
+	s := tr.spec(t, allKinds(tr)+"\necho started; exit 3")
+	var out bytes.Buffer
+	s.Stdout = &out // held open by the daemons: Run must not hang on it
+	res, err := Run(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || out.String() != "started\n" {
+		t.Errorf("result %+v output %q", res, out.String())
+	}
+	tr.check(t)
+}
+
+func TestRun_CancelKillsTheWholeTree(t *testing.T) {
+	tr := newTree(t, allNames...)
+	s := tr.spec(t, allKinds(tr)+"\necho ready; sleep 1000")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Stdout = &notifyWriter{want: "ready", fn: cancel}
+	_, err := Run(ctx, s)
+	if err == nil {
+		t.Fatal("Run returned no error after cancel")
+	}
+	tr.check(t)
+}
+
+func TestRun_CustomKillTreeIsUsed(t *testing.T) {
+	called := 0
+	s := sh("sleep 1000")
+	s.Timeout = 50 * time.Millisecond
+	s.KillTree = func(pid int) {
+		called++
+		killTree(pid, func() bool { return true })
+	}
+	res, err := Run(context.Background(), s)
+	if err != nil || !res.TimedOut {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if called == 0 {
+		t.Error("KillTree was not called")
+	}
+}
+
+// notifyWriter calls fn once the output contains want.
+type notifyWriter struct {
+	buf  bytes.Buffer
+	want string
+	fn   func()
+	done bool
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		w.fn()
+	}
+	return len(p), nil
+}
