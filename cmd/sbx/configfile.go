@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// The TOML shape of a configuration file. Decoding into these structs with
+// unknown fields disallowed gives every unknown key with its line, and a
+// type mismatch with its line; pointers tell "not set" from "set to zero".
+//
+// Why go-toml directly and not viper: viper lower-cases every key it reads,
+// table keys included, which would turn env.set = { PATH = "..." } into
+// "path" and make a plugin_checksums pin for a mixed-case plugin name never
+// match (a pin that silently does not apply). It also casts values leniently
+// ("yes" reads as false for a bool) and keeps no record of where a value
+// came from, which `sbx config` must show. go-toml is the parser viper
+// itself uses.
+
+type tomlEnv struct {
+	Inherit *bool             `toml:"inherit"`
+	Set     map[string]string `toml:"set"`
+	Unset   []string          `toml:"unset"`
+}
+
+// tomlPolicy holds the keys a profile may set.
+type tomlPolicy struct {
+	Backend        *string  `toml:"backend"`
+	Network        *string  `toml:"network"`
+	WritableRoots  []string `toml:"writable_roots"`
+	Protect        []string `toml:"protect"`
+	DefaultProtect *bool    `toml:"default_protect"`
+	ReadOnly       *bool    `toml:"read_only"`
+	Read           []string `toml:"read"`
+	WritableTmp    *bool    `toml:"writable_tmp"`
+	Env            *tomlEnv `toml:"env"`
+	Timeout        *string  `toml:"timeout"`
+	Memory         any      `toml:"memory"`
+	Pids           *int64   `toml:"pids"`
+	CPU            *float64 `toml:"cpu"`
+	AllowAdvisory  *bool    `toml:"allow_advisory"`
+	BestEffort     *bool    `toml:"best_effort"`
+}
+
+// tomlFile is a whole configuration file.
+type tomlFile struct {
+	tomlPolicy
+	Profile            *string               `toml:"profile"`
+	PluginDirs         []string              `toml:"plugin_dirs"`
+	PluginChecksums    map[string]string     `toml:"plugin_checksums"`
+	TrustProjectConfig *bool                 `toml:"trust_project_config"`
+	TrustedProjects    []string              `toml:"trusted_projects"`
+	Profiles           map[string]tomlPolicy `toml:"profiles"`
+}
+
+// fileConfig is a parsed configuration file.
+type fileConfig struct {
+	// Path is the file's path.
+	Path string
+	// Top is what the file says outside profiles.
+	Top settings
+	// Profiles are the [profiles.NAME] tables.
+	Profiles map[string]settings
+}
+
+// keyTypes describes the TOML type each key wants, for type-mismatch
+// messages.
+var keyTypes = map[string]string{
+	kBackend:         "a string (a backend name, see `sbx backends`)",
+	kProfile:         "a string (a profile name; profiles are defined as [profiles.NAME] tables)",
+	kNetwork:         `a string, "deny" or "allow"`,
+	kWritableRoots:   "an array of path strings",
+	kProtect:         "an array of file-name strings",
+	kDefaultProtect:  "a boolean",
+	kReadOnly:        "a boolean",
+	kRead:            "an array of path strings",
+	kWritableTmp:     "a boolean",
+	"env":            "a table with keys inherit, set, unset",
+	kEnvInherit:      "a boolean",
+	kEnvSet:          `a table of strings, e.g. { NAME = "value" }`,
+	kEnvUnset:        "an array of variable-name strings",
+	kTimeout:         `a duration string, e.g. "30s"`,
+	kMemory:          `a size string, e.g. "512M", or a number of bytes`,
+	kPids:            "an integer",
+	kCPU:             "a number of cores, e.g. 1.5",
+	kAllowAdvisory:   "a boolean",
+	kBestEffort:      "a boolean",
+	kPluginDirs:      "an array of directory strings",
+	kPluginChecksums: `a table of hex SHA-256 strings, e.g. { "sbx-backend-foo" = "ab12..." }`,
+	kTrustProject:    "a boolean",
+	kTrustedProjects: "an array of directory strings",
+	kProfiles:        "tables [profiles.NAME]",
+}
+
+// topLevelNames are the names allowed at the top of a file; envNames inside
+// [env]; profileNames inside [profiles.NAME].
+var (
+	topLevelNames = []string{kBackend, kProfile, kNetwork, kWritableRoots, kProtect, kDefaultProtect,
+		kReadOnly, kRead, kWritableTmp, "env", kTimeout, kMemory, kPids, kCPU, kAllowAdvisory,
+		kBestEffort, kPluginDirs, kPluginChecksums, kTrustProject, kTrustedProjects, kProfiles}
+	envNames     = []string{"inherit", "set", "unset"}
+	profileNames = []string{kBackend, kNetwork, kWritableRoots, kProtect, kDefaultProtect, kReadOnly,
+		kRead, kWritableTmp, "env", kTimeout, kMemory, kPids, kCPU, kAllowAdvisory, kBestEffort}
+)
+
+// parseConfigFile decodes a configuration file. Relative paths in it are
+// resolved against the file's directory, "~" against home. It returns every
+// problem found (unknown keys, bad values) as a *configError; a TOML
+// syntax or type error stops decoding and is reported with file:line:col.
+func parseConfigFile(path string, data []byte, home string) (*fileConfig, error) {
+	var raw tomlFile
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &configError{Problems: decodeProblems(path, err)}
+	}
+	dir := filepath.Dir(path)
+	var probs []string
+	fc := &fileConfig{Path: path, Profiles: map[string]settings{}}
+	fc.Top = convertPolicy(raw.tomlPolicy, dir, home, func(key, msg string) {
+		probs = append(probs, fmt.Sprintf("%s: key %q: %s", path, key, msg))
+	})
+	fc.Top.Profile = raw.Profile
+	if raw.Profile != nil && *raw.Profile == "" {
+		probs = append(probs, fmt.Sprintf("%s: key %q: must not be empty", path, kProfile))
+	}
+	for _, d := range raw.PluginDirs {
+		p, err := resolvePath(d, dir, home)
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("%s: key %q: %v", path, kPluginDirs, err))
+			continue
+		}
+		fc.Top.PluginDirs = append(fc.Top.PluginDirs, p)
+	}
+	if raw.PluginChecksums != nil {
+		fc.Top.PluginChecksums = map[string]string{}
+		for _, name := range sortedKeys(raw.PluginChecksums) {
+			sum, err := parseChecksum(raw.PluginChecksums[name])
+			switch {
+			case name == "" || strings.ContainsAny(name, `/\`):
+				probs = append(probs, fmt.Sprintf("%s: key %q: %q is not a plugin binary name (e.g. \"sbx-backend-foo\")", path, kPluginChecksums, name))
+			case err != nil:
+				probs = append(probs, fmt.Sprintf("%s: key %q: plugin %q: %v", path, kPluginChecksums, name, err))
+			default:
+				fc.Top.PluginChecksums[name] = sum
+			}
+		}
+	}
+	fc.Top.TrustProjectConfig = raw.TrustProjectConfig
+	for _, d := range raw.TrustedProjects {
+		p, err := resolvePath(d, dir, home)
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("%s: key %q: %v", path, kTrustedProjects, err))
+			continue
+		}
+		fc.Top.TrustedProjects = append(fc.Top.TrustedProjects, p)
+	}
+	for _, name := range sortedKeys(raw.Profiles) {
+		if name == "" {
+			probs = append(probs, fmt.Sprintf("%s: [profiles.\"\"]: a profile needs a name", path))
+			continue
+		}
+		fc.Profiles[name] = convertPolicy(raw.Profiles[name], dir, home, func(key, msg string) {
+			probs = append(probs, fmt.Sprintf("%s: key %q: %s", path, "profiles."+name+"."+key, msg))
+		})
+	}
+	if len(probs) > 0 {
+		return nil, &configError{Problems: probs}
+	}
+	return fc, nil
+}
+
+// convertPolicy turns the policy keys of a file (or of one of its profiles)
+// into settings, calling bad for each bad value.
+func convertPolicy(t tomlPolicy, dir, home string, bad func(key, msg string)) settings {
+	var s settings
+	if t.Backend != nil {
+		if *t.Backend == "" {
+			bad(kBackend, "must not be empty")
+		} else {
+			s.Backend = t.Backend
+		}
+	}
+	if t.Network != nil {
+		if v, err := parseNetwork(*t.Network); err != nil {
+			bad(kNetwork, err.Error())
+		} else {
+			s.Network = &v
+		}
+	}
+	paths := func(key string, in []string) []string {
+		var out []string
+		for _, p := range in {
+			abs, err := resolvePath(p, dir, home)
+			if err != nil {
+				bad(key, err.Error())
+				continue
+			}
+			out = append(out, abs)
+		}
+		return out
+	}
+	s.WritableRoots = paths(kWritableRoots, t.WritableRoots)
+	s.Read = paths(kRead, t.Read)
+	if t.Read != nil && len(t.Read) == 0 {
+		bad(kRead, "an empty list would leave nothing readable; list the paths the command may read, or remove the key to read everything")
+	}
+	s.Protect = t.Protect
+	s.DefaultProtect = t.DefaultProtect
+	s.ReadOnly = t.ReadOnly
+	s.WritableTmp = t.WritableTmp
+	if t.Env != nil {
+		s.EnvInherit = t.Env.Inherit
+		s.EnvSet = t.Env.Set
+		s.EnvUnset = t.Env.Unset
+	}
+	if t.Timeout != nil {
+		if d, err := parseDuration(*t.Timeout); err != nil {
+			bad(kTimeout, err.Error())
+		} else {
+			s.Timeout = &d
+		}
+	}
+	switch m := t.Memory.(type) {
+	case nil:
+	case string:
+		if n, err := parseSize(m); err != nil {
+			bad(kMemory, err.Error())
+		} else {
+			s.Memory = &n
+		}
+	case int64:
+		if n, err := parseSize(fmt.Sprint(m)); err != nil {
+			bad(kMemory, err.Error())
+		} else {
+			s.Memory = &n
+		}
+	default:
+		bad(kMemory, fmt.Sprintf("want %s, got %v", keyTypes[kMemory], m))
+	}
+	if t.Pids != nil {
+		if *t.Pids < 0 {
+			bad(kPids, fmt.Sprintf("%d: must not be negative (0 = no limit)", *t.Pids))
+		} else {
+			s.Pids = t.Pids
+		}
+	}
+	if t.CPU != nil {
+		if v, err := parseCPU(fmt.Sprint(*t.CPU)); err != nil {
+			bad(kCPU, err.Error())
+		} else {
+			s.CPU = &v
+		}
+	}
+	s.AllowAdvisory = t.AllowAdvisory
+	s.BestEffort = t.BestEffort
+	return s
+}
+
+// decodeTypeRe picks the TOML type out of go-toml's type-mismatch message.
+var decodeTypeRe = regexp.MustCompile(`cannot (?:decode|store) (?:TOML )?(\w+)`)
+
+// decodeProblems turns a go-toml error into messages with file:line:col,
+// the key and a hint.
+func decodeProblems(path string, err error) []string {
+	var missing *toml.StrictMissingError
+	if errors.As(err, &missing) {
+		var out []string
+		for _, e := range missing.Errors {
+			row, col := e.Position()
+			out = append(out, fmt.Sprintf("%s:%d:%d: unknown key %q%s", path, row, col,
+				strings.Join(e.Key(), "."), unknownKeyHint(e.Key())))
+		}
+		return out
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		key := de.Key()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if len(key) > 0 {
+			if want := keyTypes[typeKey(key)]; want != "" {
+				got := ""
+				if m := decodeTypeRe.FindStringSubmatch(msg); m != nil {
+					got = ", got a TOML " + m[1]
+				}
+				msg = fmt.Sprintf("key %q: want %s%s", strings.Join(key, "."), want, got)
+			}
+		}
+		return []string{fmt.Sprintf("%s:%d:%d: %s (this is not valid sbx configuration; see docs/configuration.md)", path, row, col, msg)}
+	}
+	return []string{fmt.Sprintf("%s: %v", path, err)}
+}
+
+// typeKey maps a key path from a decode error to its keyTypes entry:
+// profiles.NAME.x is x, env.x is env.x.
+func typeKey(key []string) string {
+	if len(key) >= 3 && key[0] == kProfiles {
+		key = key[2:]
+	}
+	return strings.Join(key, ".")
+}
+
+// unknownKeyHint suggests a close known name at the same level, and
+// explains keys that exist elsewhere (a file-only key inside a profile).
+func unknownKeyHint(key []string) string {
+	last := key[len(key)-1]
+	switch {
+	case len(key) == 1:
+		return hintFor(last, topLevelNames)
+	case len(key) == 2 && key[0] == "env":
+		return hintFor(last, envNames)
+	case len(key) == 3 && key[0] == kProfiles:
+		for _, k := range fileOnlyKeys {
+			if last == k {
+				return fmt.Sprintf(" (%q cannot be set in a profile, only at the top of a file)", last)
+			}
+		}
+		return hintFor(last, profileNames)
+	case len(key) == 4 && key[0] == kProfiles && key[2] == "env":
+		return hintFor(last, envNames)
+	}
+	return ""
+}
+
+// configError lists every problem found in the configuration (files,
+// environment, flags). It matches core.ErrInvalidPolicy: nothing was run.
+type configError struct {
+	Problems []string
+}
+
+func (e *configError) Error() string {
+	if len(e.Problems) == 1 {
+		return "configuration: " + e.Problems[0]
+	}
+	return "configuration has " + fmt.Sprint(len(e.Problems)) + " problems:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Is makes errors.Is(err, core.ErrInvalidPolicy) true.
+func (e *configError) Is(target error) bool { return target == core.ErrInvalidPolicy }

@@ -1,0 +1,28 @@
+// Command sbx runs a command in a sandbox: it may write only where the
+// policy allows and reach the network only if the policy allows.
+//
+//	sbx [--backend=NAME] run [flags] -- CMD ARGS...
+//
+// The policy comes from, lowest precedence first: sbx's defaults, the user
+// configuration file, the project file .sbx.toml in the workspace, the
+// selected profile, SBX_* environment variables and command-line flags
+// (docs/configuration.md). Backends are reached only through the plugin
+// host (package plugins/host); `sbx backends` lists them and
+// `sbx explain` shows what one would do.
+//
+// # Layout
+//
+// root.go builds the command tree (one line per subcommand); cmd_*.go hold
+// one subcommand each. flags.go, config*.go and policy.go turn flags,
+// files and environment into a core.Policy with the origin of every value
+// (addPolicyFlags, (*app).resolvePolicy), reusable by any subcommand that
+// takes a policy. opener.go is the small interface through which the CLI
+// reaches backends; host.go wires it to plugins/host, tests to a fake.
+//
+// # Exit status
+//
+// sbx run exits with the command's status (a signal death as 128+N, a
+// timeout as 124). sbx's own errors, including a policy the backend cannot
+// enforce, exit 125; a command that cannot be found exits 127, one that
+// cannot be executed 126, as env(1) and docker run do.
+package main

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os/exec"
+	"strings"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// Exit statuses of sbx itself, as env(1) and docker run use them.
+const (
+	// exitSbxError: sbx failed (bad flag or configuration, unknown or
+	// unavailable backend, a policy the backend cannot enforce, a plugin
+	// that died). Nothing was run, or the run was not completed.
+	exitSbxError = 125
+	// exitCannotExecute: the command was found but could not be executed.
+	exitCannotExecute = 126
+	// exitNotFound: the command was not found.
+	exitNotFound = 127
+)
+
+// exitStatus is returned by `sbx run` when the command ended: sbx exits
+// with Code and prints nothing more.
+type exitStatus struct{ Code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// exitCode maps the error a command returned to sbx's exit status.
+func exitCode(err error) int {
+	var es *exitStatus
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &es):
+		return es.Code
+	}
+	switch commandProblem(err) {
+	case exitNotFound:
+		return exitNotFound
+	case exitCannotExecute:
+		return exitCannotExecute
+	}
+	return exitSbxError
+}
+
+// commandProblem tells whether a run error means the command itself could
+// not be started: 127 when it was not found, 126 when it could not be
+// executed, 0 otherwise. Errors of a core class are sbx's own (a policy
+// refusal, a dead plugin, a permission the backend lacked), whatever their
+// text. An error from a backend across the plugin boundary keeps only its
+// message, so the message is matched too.
+func commandProblem(err error) int {
+	if core.Classify(err) != nil {
+		return 0
+	}
+	msg := strings.ToLower(err.Error())
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist),
+		strings.Contains(msg, "executable file not found"),
+		strings.Contains(msg, "command not found"),
+		strings.Contains(msg, "no such file or directory"):
+		return exitNotFound
+	case errors.Is(err, fs.ErrPermission),
+		strings.Contains(msg, "permission denied"),
+		strings.Contains(msg, "exec format error"):
+		return exitCannotExecute
+	}
+	return 0
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// environment is everything sbx takes from the outside world, so that the
+// whole command tree runs in-process in tests: streams, environment
+// variables, the current directory, the terminal, signals and the plugin
+// host. main wires it to the real process (osEnvironment).
+type environment struct {
+	// Stdin, Stdout and Stderr are sbx's streams. When they are *os.File
+	// they are handed to the sandboxed command as they are.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// LookupEnv and Environ read sbx's environment (os.LookupEnv,
+	// os.Environ).
+	LookupEnv func(string) (string, bool)
+	Environ   func() []string
+	// Getwd returns the current directory.
+	Getwd func() (string, error)
+	// Backends opens the plugin host with the configured options.
+	Backends func(pluginOptions) (backendSet, error)
+	// DefaultBackend is the backend used when nothing names one.
+	DefaultBackend string
+	// Terminal is sbx's terminal; nil means stdin is not a terminal.
+	Terminal terminal
+	// Notify and StopNotify are signal.Notify and signal.Stop.
+	Notify     func(c chan<- os.Signal, sig ...os.Signal)
+	StopNotify func(c chan<- os.Signal)
+}
+
+// app is one invocation of sbx: the environment and the persistent flags.
+type app struct {
+	env *environment
+	// debug sends plugin logs to stderr (--debug).
+	debug bool
+}
+
+// commands are sbx's subcommands, in the order `sbx --help` lists them.
+// Adding a subcommand is one line here plus its cmd_NAME.go file; commands
+// that take a policy call addPolicyFlags and (*app).resolvePolicy.
+var commands = []func(*app) *cobra.Command{
+	newRunCmd,
+	newExplainCmd,
+	newBackendsCmd,
+	newConfigCmd,
+	newSetupCmd,
+	newVersionCmd,
+}
+
+// newRootCmd builds the sbx command tree over env.
+func newRootCmd(env *environment) *cobra.Command {
+	a := &app{env: env}
+	root := &cobra.Command{
+		Use:   "sbx",
+		Short: "Run commands in a sandbox that limits writes and network access",
+		Long: `sbx runs a command so that it can write only where the policy allows
+(the workspace, minus protected names such as .git) and reach the network only
+if the policy allows, on Linux, Windows and macOS, through pluggable backends.
+
+The policy comes from, lowest precedence first: defaults, the user config file,
+the project file .sbx.toml, the selected profile, SBX_* variables, and flags.
+See 'sbx config' for the effective policy and docs/configuration.md.
+
+Exit status of 'sbx run': the command's own; 125 when sbx itself fails or
+refuses (bad configuration, a policy the backend cannot enforce); 126 when
+the command cannot be executed; 127 when it is not found.`,
+		Example: `  sbx run -- make test
+  sbx --backend=none run --network=allow -- curl https://example.com
+  sbx run --writable-root ~/.cache/go-build --timeout 10m -- go test ./...
+  sbx explain --network=allow
+  sbx backends`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.PersistentFlags().String(fBackend, "", "backend to use (see `sbx backends`; default: backend in config, $SBX_BACKEND, or the host's default)")
+	root.PersistentFlags().BoolVar(&a.debug, "debug", false, "show plugin log output on stderr")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err: err, cmd: c.CommandPath()}
+	})
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(a))
+	}
+	return root
+}
+
+// execute runs sbx with args (without the program name) and returns its
+// exit status. It prints sbx's own errors on stderr as "sbx: ...".
+func execute(env *environment, args []string) int {
+	root := newRootCmd(env)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return 0
+	}
+	var es *exitStatus
+	if !errors.As(err, &es) {
+		msg := err.Error()
+		var ue *usageError
+		if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") {
+			path := "sbx"
+			if ue != nil {
+				path = ue.cmd
+			}
+			msg += fmt.Sprintf("\nRun '%s --help' for usage.", path)
+		}
+		fmt.Fprintf(env.Stderr, "sbx: %s\n", msg)
+	}
+	return exitCode(err)
+}
+
+// usageError is a mistake in the command line itself.
+type usageError struct {
+	err error
+	cmd string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageErrorf returns a usageError for cmd.
+func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), cmd: cmd.CommandPath()}
+}
+
+// warnEnvTypos prints a warning for SBX_* variables that look like typos.
+func (a *app) warnEnvTypos() {
+	for _, w := range envTypos(a.env.Environ()) {
+		fmt.Fprintf(a.env.Stderr, "sbx: %s\n", w)
+	}
+}
+
+// openBackends starts the plugin host with cfg's plugin options.
+func (a *app) openBackends(cfg *config) (backendSet, error) {
+	var logs io.Writer = io.Discard
+	if a.debug {
+		logs = a.env.Stderr
+	}
+	return a.env.Backends(pluginOptions{Dirs: cfg.PluginDirs, Pins: cfg.PluginPins, Stderr: logs})
+}
