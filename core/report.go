@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Strength says how strongly a backend holds one element of a policy.
@@ -167,11 +166,8 @@ func (r Report) Check(a Acceptance) error {
 		return nil
 	}
 	hint := "Choose a backend that enforces it (see `sbx backends`), change the policy, or accept the downgrade with "
-	if a.AllowAdvisory || !hasStrength(weak, Absent) {
-		hint += "--best-effort."
-		if !a.AllowAdvisory {
-			hint = strings.TrimSuffix(hint, "--best-effort.") + "--allow-advisory (or --best-effort)."
-		}
+	if !a.AllowAdvisory && !hasStrength(weak, Absent) {
+		hint += "--allow-advisory (or --best-effort)."
 	} else {
 		hint += "--best-effort."
 	}
