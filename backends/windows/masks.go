@@ -118,6 +118,8 @@ type ACE struct {
 	Inherit uint32 `json:"inherit"`
 	// Why says what the ACE is for.
 	Why string `json:"why"`
+	// Optional ACEs may fail without failing the run (the NUL device).
+	Optional bool `json:"optional,omitempty"`
 }
 
 // SDDL is the ACE in SDDL ace-string form, e.g. "(A;OICI;0x1301bf;;;S-1-...)".

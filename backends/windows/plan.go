@@ -288,7 +288,9 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 			d.ACEs = append(d.ACEs, newACE(t, Allow, d.SIDs.Base, MaskModify, InheritBoth, "temporary directory: the base SID may modify"))
 		}
 	}
-	d.ACEs = append(d.ACEs, newACE(`\\.\NUL`, Allow, d.SIDs.Base, FileGenericRead|FileGenericWrite, InheritNone, "the NUL device stays writable (\"> NUL\")"))
+	nul := newACE(`\\.\NUL`, Allow, d.SIDs.Base, FileGenericRead|FileGenericWrite, InheritNone, "the NUL device stays writable (\"> NUL\")")
+	nul.Optional = true
+	d.ACEs = append(d.ACEs, nul)
 
 	denySIDs := []string{d.SIDs.Workspace, d.SIDs.Base}
 	if in.Mode == ModeElevated {

@@ -1,0 +1,354 @@
+package windows
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// The ACL journal records every ACE sbx adds to a DACL, before adding it,
+// with the DACL as it was. `sbx setup --undo` walks it backwards and removes
+// exactly sbx's explicit ACEs (any ACE naming one of the SIDs it recorded),
+// so changes made by others since are kept. The previous SDDL is kept for
+// people: if anything goes wrong it is the DACL to restore by hand
+// (icacls /restore or Set-Acl).
+
+// JournalVersion is the journal file format version.
+const JournalVersion = 1
+
+// Journal entry states.
+const (
+	JournalPending = "pending" // recorded, maybe applied (crash between)
+	JournalApplied = "applied"
+)
+
+// JournalEntry is one ACE sbx added.
+type JournalEntry struct {
+	Time  time.Time `json:"time"`
+	Path  string    `json:"path"`
+	ACE   string    `json:"ace"`
+	SID   string    `json:"sid"`
+	Kind  ACEKind   `json:"kind"`
+	State string    `json:"state"`
+	// Before is the path's DACL before sbx changed it.
+	Before string `json:"before"`
+	// Why is the plan's reason.
+	Why string `json:"why,omitempty"`
+}
+
+// Journal is the list of ACEs sbx added, oldest first.
+type Journal struct {
+	Version int            `json:"version"`
+	Entries []JournalEntry `json:"entries"`
+}
+
+// JournalStore loads and saves the journal file (atomically).
+type JournalStore interface {
+	Load() ([]byte, error) // nil, nil when there is no journal yet
+	Save([]byte) error
+}
+
+func loadJournal(s JournalStore) (*Journal, error) {
+	b, err := s.Load()
+	if err != nil {
+		return nil, fmt.Errorf("read the ACL journal: %w", err)
+	}
+	j := &Journal{Version: JournalVersion}
+	if len(b) == 0 {
+		return j, nil
+	}
+	if err := json.Unmarshal(b, j); err != nil {
+		return nil, fmt.Errorf("the ACL journal is corrupt (%v); it is the record of ACEs to undo, so it was left as is: fix or remove it by hand: %w", err, core.ErrInvalidPolicy)
+	}
+	if j.Version != JournalVersion {
+		return nil, fmt.Errorf("ACL journal version %d, this sbx reads %d: undo with the sbx that wrote it: %w", j.Version, JournalVersion, core.ErrUnsupported)
+	}
+	return j, nil
+}
+
+func saveJournal(s JournalStore, j *Journal) error {
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := s.Save(b); err != nil {
+		return fmt.Errorf("write the ACL journal: %w", err)
+	}
+	return nil
+}
+
+// ApplyACEs adds the plan's ACEs that are not there yet, journaling each
+// one before it is added. ACEs already present are skipped, so a second
+// run of the same plan changes nothing. It fails closed: the first error
+// stops it, and the run must not start.
+func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time) (added int, err error) {
+	j, err := loadJournal(store)
+	if err != nil {
+		return 0, err
+	}
+	for _, group := range groupByPath(aces) {
+		path := group[0].Path
+		before, err := api.GetDACL(path)
+		if err != nil {
+			if group[0].Optional {
+				continue
+			}
+			return added, fmt.Errorf("read the DACL of %s: %w", path, err)
+		}
+		var todo []ACE
+		for _, a := range group {
+			if !daclHas(before, a) {
+				todo = append(todo, a)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		first := len(j.Entries)
+		for _, a := range todo {
+			j.Entries = append(j.Entries, JournalEntry{Time: now().UTC(), Path: path, ACE: a.SDDL(), SID: a.SID, Kind: a.Kind, State: JournalPending, Before: before, Why: a.Why})
+		}
+		if err := saveJournal(store, j); err != nil {
+			return added, err
+		}
+		if err := api.AddACEs(path, todo); err != nil {
+			if todo[0].Optional {
+				j.Entries = j.Entries[:first]
+				if err := saveJournal(store, j); err != nil {
+					return added, err
+				}
+				continue
+			}
+			return added, fmt.Errorf("add ACEs to %s: %w", path, err)
+		}
+		for i := first; i < len(j.Entries); i++ {
+			j.Entries[i].State = JournalApplied
+		}
+		if err := saveJournal(store, j); err != nil {
+			return added, err
+		}
+		added += len(todo)
+	}
+	return added, nil
+}
+
+// UndoACEs removes every ACE in the journal, newest path first, and empties
+// the journal. Paths that no longer exist are reported and dropped.
+func UndoACEs(api ACLAPI, store JournalStore, progress io.Writer) error {
+	j, err := loadJournal(store)
+	if err != nil {
+		return err
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	// Group entries by path, keeping the order of last appearance, and
+	// undo from the newest.
+	var paths []string
+	sids := map[string]map[string]bool{}
+	for _, e := range j.Entries {
+		k := winKey(e.Path)
+		if sids[k] == nil {
+			sids[k] = map[string]bool{}
+			paths = append(paths, e.Path)
+		}
+		sids[k][string(e.Kind)+"|"+e.SID] = true
+	}
+	var failed []error
+	for i := len(paths) - 1; i >= 0; i-- {
+		path := paths[i]
+		cur, err := api.GetDACL(path)
+		if err != nil {
+			fmt.Fprintf(progress, "skip %s: %v (gone?)\n", path, err)
+			continue
+		}
+		next, removed, err := removeACEs(cur, sids[winKey(path)])
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", path, err))
+			continue
+		}
+		if removed == 0 {
+			fmt.Fprintf(progress, "%s: nothing of sbx's left\n", path)
+			continue
+		}
+		if err := api.SetDACL(path, next); err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", path, err))
+			continue
+		}
+		fmt.Fprintf(progress, "%s: removed %d ACE(s)\n", path, removed)
+	}
+	if len(failed) > 0 {
+		// Keep the journal: undo can be retried.
+		return fmt.Errorf("undo ACL changes: %w", errJoin(failed...))
+	}
+	j.Entries = nil
+	return saveJournal(store, j)
+}
+
+// JournalItems describes the journal for SetupStatus.
+func JournalItems(store JournalStore) ([]core.SetupItem, error) {
+	j, err := loadJournal(store)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.SetupItem
+	for _, e := range j.Entries {
+		out = append(out, core.SetupItem{Name: "ACE " + e.ACE + " on " + e.Path, Present: e.State == JournalApplied, Detail: e.Why})
+	}
+	return out, nil
+}
+
+// groupByPath groups ACEs by path, keeping the first-appearance order.
+func groupByPath(aces []ACE) [][]ACE {
+	idx := map[string]int{}
+	var out [][]ACE
+	for _, a := range aces {
+		k := winKey(a.Path)
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], a)
+	}
+	return out
+}
+
+// sddlACE is one parsed ACE string.
+type sddlACE struct {
+	raw    string
+	typ    string // "A", "D", ...
+	flags  string // "OICIID"
+	rights string
+	sid    string
+}
+
+// parseDACL splits "D:PAI(A;;FA;;;SY)(D;OICI;0x2;;;S-1-...)" into its flags
+// and ACEs. Conditional ACEs may hold parentheses; they are matched by
+// depth.
+func parseDACL(sddl string) (flags string, aces []sddlACE, err error) {
+	i := strings.Index(sddl, "D:")
+	if i < 0 {
+		return "", nil, fmt.Errorf("no DACL in %q", sddl)
+	}
+	s := sddl[i+2:]
+	j := strings.IndexByte(s, '(')
+	if j < 0 {
+		return s, nil, nil
+	}
+	flags, s = s[:j], s[j:]
+	for len(s) > 0 {
+		if s[0] != '(' {
+			// Another part of the SD (S: for the SACL) ends the DACL.
+			break
+		}
+		depth, end := 0, -1
+		for k := 0; k < len(s); k++ {
+			switch s[k] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+				if depth == 0 {
+					end = k
+				}
+			}
+			if end >= 0 {
+				break
+			}
+		}
+		if end < 0 {
+			return "", nil, fmt.Errorf("unbalanced parentheses in %q", sddl)
+		}
+		raw := s[:end+1]
+		f := strings.SplitN(raw[1:len(raw)-1], ";", 7)
+		if len(f) < 6 {
+			return "", nil, fmt.Errorf("malformed ACE %q", raw)
+		}
+		aces = append(aces, sddlACE{raw: raw, typ: f[0], flags: f[1], rights: f[2], sid: f[5]})
+		s = s[end+1:]
+	}
+	return flags, aces, nil
+}
+
+// removeACEs returns the explicit part of a DACL without the explicit ACEs
+// of the given kind|SID pairs, and how many it removed. Inherited ACEs (ID)
+// are dropped from the result: SetDACL recomputes them.
+func removeACEs(sddl string, drop map[string]bool) (string, int, error) {
+	flags, aces, err := parseDACL(sddl)
+	if err != nil {
+		return "", 0, err
+	}
+	var b strings.Builder
+	b.WriteString("D:" + flags)
+	removed := 0
+	for _, a := range aces {
+		if strings.Contains(a.flags, "ID") {
+			continue
+		}
+		kind := map[string]ACEKind{"A": Allow, "D": Deny}[a.typ]
+		if kind != "" && drop[string(kind)+"|"+a.sid] {
+			removed++
+			continue
+		}
+		b.WriteString(a.raw)
+	}
+	return b.String(), removed, nil
+}
+
+// daclHas reports whether sddl already holds an explicit ACE equal to a.
+func daclHas(sddl string, a ACE) bool {
+	_, aces, err := parseDACL(sddl)
+	if err != nil {
+		return false
+	}
+	for _, x := range aces {
+		if strings.Contains(x.flags, "ID") || x.sid != a.SID {
+			continue
+		}
+		if kind := map[string]ACEKind{"A": Allow, "D": Deny}[x.typ]; kind != a.Kind {
+			continue
+		}
+		if rightsMask(x.rights) == a.Mask && inheritFlags(x.flags) == a.Inherit {
+			return true
+		}
+	}
+	return false
+}
+
+// rightsMask parses the rights of an SDDL ACE: hex or the file aliases.
+func rightsMask(r string) uint32 {
+	var m uint32
+	if _, err := fmt.Sscanf(r, "0x%x", &m); err == nil {
+		return m
+	}
+	aliases := map[string]uint32{"FA": 0x1f01ff, "FR": FileGenericRead, "FW": FileGenericWrite, "FX": FileGenericExecute,
+		"GA": MaskGenericAll, "SD": Delete, "RC": ReadControl, "WD": WriteDAC, "WO": WriteOwner}
+	for i := 0; i+2 <= len(r); i += 2 {
+		m |= aliases[r[i:i+2]]
+	}
+	return m
+}
+
+// inheritFlags parses the OI/CI part of SDDL ACE flags.
+func inheritFlags(f string) uint32 {
+	var m uint32
+	if strings.Contains(f, "OI") {
+		m |= InheritObject
+	}
+	if strings.Contains(f, "CI") {
+		m |= InheritContainer
+	}
+	return m
+}
+
+// memStore is an in-memory JournalStore (tests, dry runs).
+type memStore struct{ b []byte }
+
+func (m *memStore) Load() ([]byte, error) { return m.b, nil }
+func (m *memStore) Save(b []byte) error   { m.b = append([]byte(nil), b...); return nil }
