@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sbxdev/sbx/core"
 )
 
 // tree is a process tree started by a test: daemons that write pid files
@@ -171,4 +174,46 @@ func (w *notifyWriter) Write(p []byte) (int, error) {
 		w.fn()
 	}
 	return len(p), nil
+}
+
+func TestRun_TTYCtrlCByteInterruptsTheForegroundJob(t *testing.T) {
+	out := newSyncBuffer()
+	in, inW := io.Pipe()
+	s := sh("sleep 100; echo not-interrupted")
+	s.TTY = &core.WindowSize{Rows: 24, Cols: 80}
+	s.Stdin, s.Stdout = in, out
+	// The byte is sent once sleep runs: a SIGINT that reaches sh before
+	// it forks is only acted upon after sleep ends.
+	s.Started = func(pid int) {
+		go func() {
+			waitChild(t, pid, "sleep")
+			_, _ = inW.Write([]byte{0x03})
+		}()
+	}
+	res, err := Run(context.Background(), s)
+	_ = inW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 130 || strings.Contains(out.String(), "not-interrupted") {
+		t.Errorf("res %+v out %q, want the SIGINT status 130", res, out.String())
+	}
+}
+
+// waitChild waits until process pid has a child running comm. The deadline
+// only guards against a hung test.
+func waitChild(t *testing.T, pid int, comm string) {
+	guard := time.Now().Add(30 * time.Second)
+	for time.Now().Before(guard) {
+		for p, pi := range scanProcs() {
+			if pi.ppid != pid {
+				continue
+			}
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); err == nil && strings.TrimSpace(string(b)) == comm {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("process %d never ran %s", pid, comm)
 }
