@@ -120,7 +120,7 @@ func parseConfigFile(path string, data []byte, home string) (*fileConfig, error)
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, &configError{Problems: decodeProblems(path, err)}
+		return nil, &configError{Problems: decodeProblems(path, data, err)}
 	}
 	dir := filepath.Dir(path)
 	var probs []string
@@ -265,12 +265,15 @@ func convertPolicy(t tomlPolicy, dir, home string, bad func(key, msg string)) se
 	return s
 }
 
-// decodeTypeRe picks the TOML type out of go-toml's type-mismatch message.
-var decodeTypeRe = regexp.MustCompile(`cannot (?:decode|store) (?:TOML )?(\w+)`)
+// decodeTypeRe picks the TOML type out of go-toml's type-mismatch
+// messages ("cannot decode TOML integer into ...", "cannot store a table in
+// a string").
+var decodeTypeRe = regexp.MustCompile(`cannot (?:decode TOML (\w+)|store an? (\w+) in)`)
 
 // decodeProblems turns a go-toml error into messages with file:line:col,
-// the key and a hint.
-func decodeProblems(path string, err error) []string {
+// the key and a hint. data is the document, to quote the offending line
+// when go-toml does not name the key.
+func decodeProblems(path string, data []byte, err error) []string {
 	var missing *toml.StrictMissingError
 	if errors.As(err, &missing) {
 		var out []string
@@ -282,22 +285,44 @@ func decodeProblems(path string, err error) []string {
 		return out
 	}
 	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, col := de.Position()
-		key := de.Key()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if len(key) > 0 {
-			if want := keyTypes[typeKey(key)]; want != "" {
-				got := ""
-				if m := decodeTypeRe.FindStringSubmatch(msg); m != nil {
-					got = ", got a TOML " + m[1]
-				}
-				msg = fmt.Sprintf("key %q: want %s%s", strings.Join(key, "."), want, got)
+	if !errors.As(err, &de) {
+		return []string{fmt.Sprintf("%s: %v", path, err)}
+	}
+	row, col := de.Position()
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	key := de.Key()
+	// The longest prefix of the key that is a known key: "[profile.a]"
+	// is a table stored in the string key "profile".
+	want := ""
+	for n := len(key); n > 0 && want == ""; n-- {
+		if want = keyTypes[typeKey(key[:n])]; want != "" {
+			key = key[:n]
+		}
+	}
+	m := decodeTypeRe.FindStringSubmatch(msg)
+	switch {
+	case m != nil && len(key) > 0 && want != "":
+		// A value of the wrong type: say what the key wants.
+		msg = fmt.Sprintf("key %q: want %s, got a TOML %s", strings.Join(key, "."), want, m[1]+m[2])
+	case len(key) == 0:
+		// go-toml did not say which key: quote the line.
+		if line := lineOf(data, row); line != "" {
+			msg += fmt.Sprintf(" near %q", line)
+			if strings.HasPrefix(line, "[profile.") {
+				msg += " (profiles are defined as [profiles.NAME])"
 			}
 		}
-		return []string{fmt.Sprintf("%s:%d:%d: %s (this is not valid sbx configuration; see docs/configuration.md)", path, row, col, msg)}
 	}
-	return []string{fmt.Sprintf("%s: %v", path, err)}
+	return []string{fmt.Sprintf("%s:%d:%d: %s (see docs/configuration.md)", path, row, col, msg)}
+}
+
+// lineOf returns line n (1-based) of data, trimmed, or "".
+func lineOf(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return strings.TrimSpace(lines[n-1])
 }
 
 // typeKey maps a key path from a decode error to its keyTypes entry:
