@@ -65,6 +65,10 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 	if o.tty != "auto" && o.tty != "always" && o.tty != "never" {
 		return usageErrorf(cmd, "--tty=%q: want auto, always or never", o.tty)
 	}
+	haveTerminal := a.env.Terminal != nil && a.env.Terminal.IsTerminal()
+	if o.tty == "always" && !haveTerminal {
+		return usageErrorf(cmd, "--tty=always: stdin and stdout are not a terminal")
+	}
 	a.warnEnvTypos()
 	cfg, err := a.resolvePolicy(cmd)
 	if err != nil {
@@ -91,9 +95,20 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 		Stderr:      a.env.Stderr,
 		Diagnostics: a.env.Stderr,
 	}
-	useTTY := o.tty == "always" || o.tty == "auto" && a.env.Terminal != nil && a.env.Terminal.IsTerminal()
-	if useTTY && a.env.Terminal == nil {
-		return fmt.Errorf("--tty=always: stdin is not a terminal")
+	useTTY := false
+	if o.tty != "never" && haveTerminal {
+		// Only ask a backend that can give the command a terminal; in
+		// auto mode a backend that cannot runs the command on the
+		// terminal's streams as they are.
+		info, err := b.Info(ctx)
+		switch {
+		case err != nil:
+			return err
+		case info.Capabilities.TTY:
+			useTTY = true
+		case o.tty == "always":
+			return fmt.Errorf("--tty=always: backend %s cannot give the command a terminal", cfg.Backend)
+		}
 	}
 	stop, err := a.startSession(req, useTTY)
 	if err != nil {

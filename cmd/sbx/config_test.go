@@ -33,7 +33,7 @@ func TestConfig_PrecedenceAndOrigins(t *testing.T) {
 				flags: []string{"--profile", "quick"}},
 			key: "timeout", value: "1s", origin: "profile quick (user file USER)"},
 		{name: "env over profile",
-			in: layers{user: "[profiles.quick]\ntimeout = \"1s\"\n", env: map[string]string{"SBX_TIMEOUT": "2s", "SBX_PROFILE": "quick"}},
+			in:  layers{user: "[profiles.quick]\ntimeout = \"1s\"\n", env: map[string]string{"SBX_TIMEOUT": "2s", "SBX_PROFILE": "quick"}},
 			key: "timeout", value: "2s", origin: "env SBX_TIMEOUT"},
 		{name: "flag over env",
 			in:  layers{env: map[string]string{"SBX_TIMEOUT": "2s"}, flags: []string{"--timeout=3s"}},

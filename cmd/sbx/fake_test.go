@@ -22,6 +22,8 @@ type fakeBackend struct {
 	name string
 	// weak lowers the strength of a boundary's restricting elements.
 	weak map[core.Boundary]core.Strength
+	// noTTY makes Info say the backend cannot give a terminal.
+	noTTY bool
 	// run decides the result; nil means exit 0.
 	run func(ctx context.Context, req *core.RunRequest) (*core.RunResult, error)
 
@@ -33,7 +35,7 @@ type fakeBackend struct {
 func (b *fakeBackend) Info(ctx context.Context) (core.Info, error) {
 	return core.Info{Name: b.name, Description: "fake " + b.name, OS: "any", Available: true,
 		Capabilities: core.Capabilities{Write: core.Enforced, Protected: core.Enforced, Read: core.Absent,
-			Network: core.Enforced, Limits: core.Absent, ProcessTree: core.Enforced, TTY: true},
+			Network: core.Enforced, Limits: core.Absent, ProcessTree: core.Enforced, TTY: !b.noTTY},
 		Facts: map[string]string{"kind": "fake"}}, nil
 }
 

@@ -265,6 +265,19 @@ func TestRun_TerminalIsRawDuringTheRunAndRestored(t *testing.T) {
 			t.Error("--tty=never still used the terminal")
 		}
 	})
+	t.Run("backend without terminal support", func(t *testing.T) {
+		h := newHarness(t)
+		term := &fakeTerminal{}
+		h.term = term
+		h.fake.noTTY = true
+		if code := h.run("run", "--", "true"); code != 0 {
+			t.Fatal(code)
+		}
+		if h.fake.request().TTY != nil || term.restored != 0 {
+			t.Error("auto mode asked a backend without TTY support for a terminal")
+		}
+		h.mustFail(exitSbxError, []string{"run", "--tty=always", "--", "true"}, "backend fake cannot give the command a terminal")
+	})
 	t.Run("--tty=always without a terminal", func(t *testing.T) {
 		h := newHarness(t)
 		h.mustFail(exitSbxError, []string{"run", "--tty=always", "--", "true"}, "not a terminal")
