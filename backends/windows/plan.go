@@ -213,6 +213,8 @@ type PlanInput struct {
 	Nonce string
 	// Backend is the backend name for the report.
 	Backend string
+	// Selected, for the "windows" backend, says why Mode was chosen.
+	Selected string
 }
 
 // BuildPlan computes everything a run does, from the policy and the host
@@ -233,7 +235,7 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 		// with placeholders for the accounts setup would create.
 		f.Setup = placeholderSetup(f.Setup)
 	}
-	d := &Detail{Mode: in.Mode}
+	d := &Detail{Mode: in.Mode, Selected: in.Selected}
 	var err error
 	if d.SIDs.Base, err = BaseSID(f.SIDSeed); err != nil {
 		return nil, nil, err
