@@ -1,0 +1,82 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// GatherLayout reads the part of the file system a plan for p depends on:
+// the protected paths (with the targets of protected names that are
+// symlinks), the listings of the directories to carve, and the kinds of the
+// paths the plan looks at. Only this function touches the disk; [BuildPlan]
+// takes its result.
+func GatherLayout(p core.Policy, f Facts) (Layout, error) {
+	prot := core.ResolveProtected(p, nil, nil)
+	seen := map[string]bool{}
+	for _, pp := range prot {
+		seen[pp.Path] = true
+	}
+	// A protected name that is a symlink protects its target too: writes
+	// through the link must not land in a writable directory.
+	for _, pp := range append([]core.ProtectedPath(nil), prot...) {
+		if lstatKind(pp.Path) != KindSymlink {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(pp.Path)
+		if err != nil || seen[target] {
+			continue
+		}
+		seen[target] = true
+		fi, _ := os.Stat(target)
+		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: true, IsDir: fi != nil && fi.IsDir(), Via: pp.Path})
+	}
+	l := Layout{Protected: prot, Dirs: map[string][]Entry{}, Kinds: map[string]Kind{}}
+	for _, path := range PathsToCheck(p, f) {
+		l.Kinds[filepath.Clean(path)] = lstatKind(path)
+	}
+	for _, pp := range prot {
+		l.Kinds[pp.Path] = lstatKind(pp.Path)
+	}
+	for _, dir := range DirsToList(p, prot) {
+		des, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			l.Dirs[dir] = nil // nothing to grant; its parent is kept read-only
+			continue
+		}
+		if err != nil {
+			return Layout{}, fmt.Errorf("%w: listing %s to keep its protected entries read-only: %v", core.ErrPermission, dir, err)
+		}
+		entries := make([]Entry, 0, len(des))
+		for _, de := range des {
+			entries = append(entries, Entry{Name: de.Name(), Kind: modeKind(de.Type())})
+		}
+		l.Dirs[dir] = entries
+	}
+	return l, nil
+}
+
+func lstatKind(path string) Kind {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return KindMissing
+	}
+	return modeKind(fi.Mode().Type())
+}
+
+func modeKind(t fs.FileMode) Kind {
+	switch {
+	case t.IsDir():
+		return KindDir
+	case t&fs.ModeSymlink != 0:
+		return KindSymlink
+	case t.IsRegular():
+		return KindFile
+	default:
+		return KindOther
+	}
+}

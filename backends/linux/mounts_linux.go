@@ -1,0 +1,178 @@
+//go:build linux
+
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// The new root is assembled the way bubblewrap does it: a private tmpfs
+// becomes the root for a moment (the host's root moved under /oldroot),
+// the sandbox's root is built at /newroot from binds of /oldroot, and a
+// final pivot_root switches to it and detaches everything else.
+const (
+	oldRoot = "/oldroot"
+	newRoot = "/newroot"
+)
+
+// setupMounts applies pl.Mounts in the new mount namespace.
+func setupMounts(pl *Plan) error {
+	for _, m := range pl.Mounts {
+		if err := applyMount(m); err != nil {
+			return fmt.Errorf("mount step %s %s: %w", m.Op, m.Target, err)
+		}
+	}
+	return nil
+}
+
+func applyMount(m Mount) error {
+	dst := filepath.Join(newRoot, m.Target)
+	src := filepath.Join(oldRoot, m.Source)
+	switch m.Op {
+	case MountSlave:
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+			return err
+		}
+		// Stage: a tmpfs on /tmp (of this namespace only) becomes the root.
+		if err := unix.Mount("tmpfs", mountStagingDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return fmt.Errorf("staging tmpfs: %w", err)
+		}
+		for _, d := range []string{oldRoot, newRoot} {
+			if err := os.Mkdir(mountStagingDir+d, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := unix.PivotRoot(mountStagingDir, mountStagingDir+oldRoot); err != nil {
+			return fmt.Errorf("pivot_root to the staging tmpfs: %w", err)
+		}
+		return unix.Chdir("/")
+	case MountRootRO:
+		if err := unix.Mount(oldRoot, newRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		return readOnly(newRoot)
+	case MountProc:
+		return unix.Mount("proc", dst, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	case MountTmpfs:
+		if err := ensureDir(dst); err != nil {
+			return err
+		}
+		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+		opts := "mode=1777"
+		if m.Target == "/dev" {
+			flags, opts = unix.MS_NOSUID, "mode=0755"
+		}
+		return unix.Mount("tmpfs", dst, "tmpfs", flags, opts)
+	case MountDevNode:
+		if err := ensureFile(dst); err != nil {
+			return err
+		}
+		return unix.Mount(src, dst, "", unix.MS_BIND, "")
+	case MountDevpts:
+		if err := ensureDir(dst); err != nil {
+			return err
+		}
+		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, devptsOptions)
+	case MountSymlink:
+		return os.Symlink(m.Source, dst)
+	case MountBindRW, MountBindRO:
+		return bind(src, dst, m.Op == MountBindRO)
+	case MountPivotRoot:
+		// Detach the host's tree, then make /newroot the root and drop
+		// the staging tmpfs (pivot_root(".", ".") stacks it on top).
+		if err := unix.Unmount(oldRoot, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("detaching the old root: %w", err)
+		}
+		if err := unix.Chdir(newRoot); err != nil {
+			return err
+		}
+		if err := unix.PivotRoot(".", "."); err != nil {
+			return fmt.Errorf("pivot_root: %w", err)
+		}
+		if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("detaching the staging root: %w", err)
+		}
+		return unix.Chdir("/")
+	}
+	return fmt.Errorf("unknown mount operation %q", m.Op)
+}
+
+// bind binds src on dst (recursively), read-only when ro. Neither may be a
+// symlink: mount(2) would follow it.
+func bind(src, dst string, ro bool) error {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symlink; refusing to bind it (plan again)", src)
+	}
+	if fi.IsDir() {
+		err = ensureDir(dst)
+	} else {
+		err = ensureFile(dst)
+	}
+	if err != nil {
+		return err
+	}
+	if dfi, err := os.Lstat(dst); err != nil || dfi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("mount point %s is missing or a symlink", dst)
+	}
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if ro {
+		return readOnly(dst)
+	}
+	return nil
+}
+
+// readOnly makes the mount at path and every mount below it read-only,
+// keeping their other flags (nosuid, nodev, noexec may be locked).
+func readOnly(path string) error {
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	err := unix.MountSetattr(unix.AT_FDCWD, path, unix.AT_RECURSIVE, attr)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("mount_setattr(%s, read-only, recursive): %w", path, err)
+	}
+	// Before Linux 5.12: remount the top mount only, keeping its flags.
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return err
+	}
+	flags := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	return unix.Mount("", path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, "")
+}
+
+// ensureDir creates dst when it is missing (only possible on a tmpfs of
+// the sandbox; the read-only root refuses).
+func ensureDir(dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	return os.MkdirAll(dst, 0o755)
+}
+
+// ensureFile creates an empty file at dst when it is missing, as a mount
+// point.
+func ensureFile(dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

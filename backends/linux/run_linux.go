@@ -1,0 +1,243 @@
+//go:build linux
+
+package linux
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/sdk/proc"
+)
+
+// limitPoll is how often a run with cgroup limits checks whether it hit
+// one (a process OOM-killed, a fork refused), to end the run at once.
+const limitPoll = 50 * time.Millisecond
+
+// run starts the helper for pl's mode through proc, which does the I/O,
+// the terminal, signals, the timeout and the tree kill.
+func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, error) {
+	env := core.BuildEnv(req.Env, pl.Env, nil)
+	dir := req.Dir
+	if dir == "" {
+		dir = pl.Dir
+	}
+	path, err := lookPath(req.Argv[0], env, dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := json.Marshal(helperConfig{Plan: pl, Path: path, Argv: req.Argv, Dir: dir, Env: env})
+	if err != nil {
+		return nil, fmt.Errorf("linux: encoding the run configuration: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot find the plugin binary to start the sandbox helper: %v", core.ErrUnsupported, err)
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	stR, stW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer stR.Close()
+	defer stW.Close()
+
+	var cg *runCgroup
+	if pl.Cgroup != nil {
+		if cg, err = newRunCgroup(pl.Cgroup); err != nil {
+			return nil, fmt.Errorf("%w: limits: %v", core.ErrPermission, err)
+		}
+		defer cg.remove()
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	role, procDir := execRole, dir
+	if pl.Mode == ModeNamespaces {
+		role, procDir = initRole, "/"
+	}
+	var pidfd = -1
+	defer func() {
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
+	}()
+	var limitHit string
+	var limitMu sync.Mutex
+	spec := proc.Spec{
+		Path:    self,
+		Argv:    []string{role},
+		Dir:     procDir,
+		Env:     env,
+		Stdin:   req.Stdin,
+		Stdout:  req.Stdout,
+		Stderr:  req.Stderr,
+		TTY:     req.TTY,
+		Resize:  req.Resize,
+		Signals: req.Signals,
+		Timeout: pl.Timeout,
+		Started: req.Started,
+		Configure: func(cmd *exec.Cmd) error {
+			cmd.ExtraFiles = []*os.File{cfgR, stW}
+			if pl.Mode == ModeNamespaces {
+				ns := nsSysProcAttr(os.Geteuid(), os.Getegid(), pl.Loopback)
+				a := cmd.SysProcAttr
+				a.Cloneflags = ns.Cloneflags
+				a.UidMappings, a.GidMappings = ns.UidMappings, ns.GidMappings
+				a.GidMappingsEnableSetgroups = ns.GidMappingsEnableSetgroups
+				a.AmbientCaps = ns.AmbientCaps
+			}
+			return nil
+		},
+		AfterStart: func(pid int) error {
+			cfgR.Close()
+			stW.Close()
+			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+				pidfd = fd
+			}
+			if cg != nil {
+				if err := cg.add(pid); err != nil {
+					return err
+				}
+			}
+			// The helper waits for this before doing anything: it is in
+			// the cgroup before the command can fork.
+			if _, err := cfgW.Write(cfg); err != nil {
+				return fmt.Errorf("sending the run configuration to the helper: %w", err)
+			}
+			return cfgW.Close()
+		},
+	}
+	switch {
+	case pl.Mode == ModeNamespaces:
+		// Killing the pid namespace's init kills the namespace. A pidfd
+		// makes this safe after the init was reaped.
+		spec.KillTree = func(pid int) {
+			if pidfd >= 0 {
+				_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+			}
+			if cg != nil {
+				cg.kill()
+			}
+		}
+	case cg != nil:
+		spec.KillTree = func(pid int) { cg.kill() }
+	}
+	if cg != nil {
+		go func() {
+			t := time.NewTicker(limitPoll)
+			defer t.Stop()
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-t.C:
+					if l := cg.exceeded(); l != "" {
+						limitMu.Lock()
+						limitHit = l
+						limitMu.Unlock()
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+	}
+
+	res, runErr := proc.Run(runCtx, spec)
+	st := readStatus(stR)
+	limitMu.Lock()
+	hit := limitHit
+	limitMu.Unlock()
+	if cg != nil && hit == "" {
+		hit = cg.exceeded()
+	}
+	if st.Error != "" {
+		return nil, statusError(st)
+	}
+	if runErr != nil && !(hit != "" && errors.Is(runErr, core.ErrCanceled) && ctx.Err() == nil) {
+		return res, runErr
+	}
+	if res == nil {
+		return nil, fmt.Errorf("linux: the run ended without a result")
+	}
+	if pl.Mode == ModeNamespaces && st.Exit != nil && !res.TimedOut && hit == "" {
+		res.ExitCode, res.Signal = *st.Exit, core.Signal(st.Signal)
+	}
+	if hit != "" {
+		res.LimitExceeded = hit
+		if req.Diagnostics != nil {
+			fmt.Fprintf(req.Diagnostics, "sbx: the command exceeded its %s limit and was killed\n", hit)
+		}
+	}
+	return res, nil
+}
+
+// readStatus reads what the helper reported (nothing when the command was
+// executed and ran normally in Landlock mode).
+func readStatus(r io.Reader) helperStatus {
+	var st helperStatus
+	b, _ := io.ReadAll(io.LimitReader(r, 1<<16))
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &st); err != nil {
+			st.Error, st.Class = "garbled status from the sandbox helper: "+string(b), "unsupported"
+		}
+	}
+	return st
+}
+
+// statusError turns a helper's failure into an error of the right class.
+func statusError(st helperStatus) error {
+	class := core.ErrUnsupported
+	switch st.Class {
+	case "permission":
+		class = core.ErrPermission
+	case "not found":
+		class = core.ErrNotFound
+	}
+	return fmt.Errorf("%w: linux sandbox: %s", class, st.Error)
+}
+
+// lookPath resolves the command like a shell would, with the PATH of the
+// command's environment (not the plugin's).
+func lookPath(name string, env []string, dir string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%w: empty command name", core.ErrInvalidPolicy)
+	}
+	if strings.ContainsRune(name, '/') {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return name, nil
+	}
+	pathList, _ := core.LookupEnv(env, "PATH")
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: command %q not found in PATH (%s): install it, fix PATH, or give its full path", core.ErrNotFound, name, pathList)
+}

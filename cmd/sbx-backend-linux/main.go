@@ -1,0 +1,18 @@
+// Command sbx-backend-linux is the plugin serving the Linux backends:
+// linux (the strongest mode that works on the host), linux-landlock and
+// linux-namespaces. The same binary is re-executed as the sandbox helper
+// (see linux.Reexec), so main must hand over to it first.
+//
+// Build it with cgo (CGO_ENABLED=1, libseccomp-dev installed): without cgo
+// the seccomp layer is unavailable and the backends report so.
+package main
+
+import (
+	"github.com/sbxdev/sbx/backends/linux"
+	"github.com/sbxdev/sbx/plugins/sdk"
+)
+
+func main() {
+	linux.Reexec() // returns unless this process is a re-executed helper role
+	sdk.Serve(linux.Backends()...)
+}
