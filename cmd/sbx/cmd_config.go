@@ -77,8 +77,8 @@ func (a *app) showConfig(cmd *cobra.Command, asJSON bool) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(out, "user file:    %s (%s)\n", cfg.UserFile.Path, foundWord(cfg.UserFile))
-		fmt.Fprintf(out, "project file: %s (%s)\n\n", cfg.ProjectFile.Path, foundWord(cfg.ProjectFile))
+		fmt.Fprintf(out, "user file:    %s (%s)\n", cfg.UserFile.Path, foundWord(cfg.UserFile, false))
+		fmt.Fprintf(out, "project file: %s (%s)\n\n", cfg.ProjectFile.Path, foundWord(cfg.ProjectFile, true))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "KEY\tVALUE\tFROM")
 		for _, s := range cfg.settingsTable() {
@@ -92,12 +92,16 @@ func (a *app) showConfig(cmd *cobra.Command, asJSON bool) error {
 	return nil
 }
 
-func foundWord(f fileInfo) string {
+// foundWord says whether a file was loaded and, for the project file,
+// whether it is trusted.
+func foundWord(f fileInfo, project bool) string {
 	switch {
 	case !f.Found:
 		return "not found"
+	case !project:
+		return "loaded"
 	case f.Trusted:
 		return "loaded, trusted"
 	}
-	return "loaded"
+	return "loaded, not trusted: it may only tighten the policy"
 }

@@ -63,7 +63,7 @@ var keyFlag = map[string]string{
 // files and the environment.
 func addPolicyFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String(fNetwork, "", "network access: `deny` or allow (default deny)")
+	f.String(fNetwork, "", "network access `MODE`: deny or allow (default deny)")
 	f.StringArray(fWritableRoot, nil, "also let the command write in `DIR` (repeatable; must exist)")
 	f.StringArray(fProtect, nil, "keep the file `NAME` read-only inside every writable root, in addition to .git, .sbx.toml, .sbx, .codex, .agents (repeatable)")
 	f.Bool(fNoDefaultProtect, false, "do not protect the default names (.git, .sbx.toml, .sbx, .codex, .agents)")

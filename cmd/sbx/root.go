@@ -85,7 +85,7 @@ the command cannot be executed; 127 when it is not found.`,
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.PersistentFlags().String(fBackend, "", "backend to use (see `sbx backends`; default: backend in config, $SBX_BACKEND, or the host's default)")
+	root.PersistentFlags().String(fBackend, "", "use the backend `NAME` (see 'sbx backends'; default: $SBX_BACKEND, backend in config, or the host's default)")
 	root.PersistentFlags().BoolVar(&a.debug, "debug", false, "show plugin log output on stderr")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err: err, cmd: c.CommandPath()}
