@@ -356,13 +356,13 @@ func (h *Host) pinned(base string) bool { _, ok := h.pin(base); return ok }
 
 // startError explains why a plugin did not start.
 func startError(path, base string, err error, pinned bool) error {
-	msg := err.Error()
+	msg := strings.ToLower(err.Error())
 	switch {
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch) || (pinned && strings.Contains(msg, "checksum")):
 		return fmt.Errorf("plugin %s does not match its pinned SHA-256 checksum: refusing to run it; "+
 			"if you upgraded it on purpose, update plugin_checksums.%q in your config (sha256sum %s): %w",
 			path, strings.TrimSuffix(base, ".exe"), path, core.ErrPermission)
-	case strings.Contains(msg, "Incompatible API version") || strings.Contains(msg, "protocol version"):
+	case strings.Contains(msg, "incompatible api version") || strings.Contains(msg, "protocol version"):
 		return fmt.Errorf("plugin %s speaks another plugin protocol version than this sbx (%d): "+
 			"install a plugin built for this sbx version: %v: %w", path, plugins.ProtocolVersion, err, core.ErrProtocol)
 	}

@@ -1,0 +1,73 @@
+//go:build linux
+
+package host
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// These benchmarks split the floor that the plugin hop adds to every
+// command (bench/run.sh runs them and reports ratios):
+//
+//   - BenchmarkBaseline_ExecTrue: fork+exec+wait of /bin/true, the baseline.
+//   - BenchmarkPlugin_StartHandshake: start the none plugin, handshake,
+//     Hello, and kill it: paid once per sbx invocation.
+//   - BenchmarkPlugin_RunTrue: one Plan+Run of /bin/true on a running
+//     plugin: paid per command.
+
+func BenchmarkBaseline_ExecTrue(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPlugin_StartHandshake(b *testing.B) {
+	dir := buildPlugins(b)
+	getenv := func(k string) string {
+		if k == EnvPluginPath {
+			return dir
+		}
+		return ""
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h := New(Options{Getenv: getenv})
+		if _, err := h.Open(context.Background(), "none"); err != nil {
+			b.Fatal(err)
+		}
+		h.Close()
+	}
+}
+
+func BenchmarkPlugin_RunTrue(b *testing.B) {
+	dir := buildPlugins(b)
+	h := New(Options{Getenv: func(k string) string {
+		if k == EnvPluginPath {
+			return dir
+		}
+		return ""
+	}})
+	defer h.Close()
+	be, err := h.Open(context.Background(), "none")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws := b.TempDir()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := be.Run(context.Background(), &core.RunRequest{
+			Policy: core.DefaultPolicy(ws),
+			Accept: core.Acceptance{BestEffort: true},
+			Argv:   []string{"/bin/true"},
+		})
+		if err != nil || res.ExitCode != 0 {
+			b.Fatal(err, res)
+		}
+	}
+}
