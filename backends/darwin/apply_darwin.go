@@ -1,0 +1,121 @@
+//go:build darwin
+
+package darwin
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/sdk/proc"
+)
+
+// run starts the command under prof with sandbox-exec (through the limits
+// helper when the policy limits processes) and waits for it. The plan has
+// been checked against the run's acceptance already.
+func run(ctx context.Context, req *core.RunRequest, prof *Profile) (*core.RunResult, error) {
+	if len(req.Argv) == 0 {
+		return nil, fmt.Errorf("%w: no command given: pass the program to run and its arguments", core.ErrInvalidPolicy)
+	}
+	if _, err := os.Stat(SandboxExec); err != nil {
+		return nil, fmt.Errorf("%w: %s is missing (%v): this macOS has no Seatbelt command-line tool; see docs/backends/darwin.md", core.ErrUnavailable, SandboxExec, err)
+	}
+	argv := commandLine(prof, req.Argv)
+	path := SandboxExec
+	if n := req.Policy.Limits.Pids; n > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("%w: find this plugin's binary to set the process limit: %w", core.ErrUnavailable, err)
+		}
+		argv = helperCommandLine(exe, helperArgs{extraProcs: n, argv: argv})
+		path = exe
+	}
+	dir := req.Dir
+	if dir == "" {
+		dir = req.Policy.Workspace
+	}
+
+	// The tree kill needs to know whether the pid it is given is still
+	// the command (and not a reused pid): remember its start time.
+	var start unix.Timeval
+	spec := proc.Spec{
+		Argv:    argv,
+		Path:    path,
+		Dir:     dir,
+		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
+		Stdin:   req.Stdin,
+		Stdout:  req.Stdout,
+		Stderr:  req.Stderr,
+		TTY:     req.TTY,
+		Resize:  req.Resize,
+		Signals: req.Signals,
+		Timeout: req.Policy.Limits.Timeout,
+		AfterStart: func(pid int) error {
+			if kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid); err == nil {
+				start = kp.Proc.P_starttime
+			}
+			return nil
+		},
+		KillTree: func(pid int) { killTree(pid, start) },
+		Started:  req.Started,
+	}
+	return proc.Run(ctx, spec)
+}
+
+// killTree kills the command's tree: it stops every process of it (so that
+// none can fork while we look), looks again until no new one appears, then
+// kills them all and the process group. start is the command's start time,
+// telling whether pid is still the command.
+func killTree(pid int, start unix.Timeval) {
+	stopped := map[int]bool{}
+	for round := 0; round < 8; round++ {
+		procs, alive, err := snapshot(pid, start)
+		if err != nil {
+			break
+		}
+		fresh := 0
+		for _, p := range treeOf(procs, pid, alive) {
+			if !stopped[p] {
+				stopped[p] = true
+				fresh++
+				_ = unix.Kill(p, unix.SIGSTOP)
+			}
+		}
+		if alive {
+			_ = unix.Kill(pid, unix.SIGSTOP)
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	_ = unix.Kill(-pid, unix.SIGKILL)
+	for p := range stopped {
+		_ = unix.Kill(p, unix.SIGKILL)
+	}
+	if _, alive, err := snapshot(pid, start); err == nil && alive {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+// snapshot reads the process table, and tells whether pid is still the
+// process that started at start.
+func snapshot(pid int, start unix.Timeval) ([]procEntry, bool, error) {
+	kps, err := unix.SysctlKinfoProcSlice("kern.proc.all")
+	if err != nil {
+		return nil, false, err
+	}
+	procs := make([]procEntry, 0, len(kps))
+	alive := false
+	for i := range kps {
+		kp := &kps[i]
+		e := procEntry{pid: int(kp.Proc.P_pid), ppid: int(kp.Eproc.Ppid), pgid: int(kp.Eproc.Pgid)}
+		if e.pid == pid && kp.Proc.P_starttime == start && start != (unix.Timeval{}) {
+			alive = true
+		}
+		procs = append(procs, e)
+	}
+	return procs, alive, nil
+}
