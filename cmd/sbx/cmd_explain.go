@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -67,7 +68,13 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 		fmt.Fprintf(out, "\nSteps:\n")
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		for i, s := range plan.Steps {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i+1, s.Layer, s.Action, s.Target, s.Value)
+			// Only the number and layer are aligned: actions vary too
+			// much in length for a column.
+			what := strings.TrimSpace(s.Action + " " + s.Target)
+			if s.Value != "" {
+				what += " [" + s.Value + "]"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\n", i+1, s.Layer, what)
 		}
 		tw.Flush()
 	}
@@ -75,13 +82,21 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 	return nil
 }
 
-// printReport prints a report as a table, one element per line.
-func printReport(w interface{ Write([]byte) (int, error) }, r core.Report) {
+// printReport prints a report as a table, one element per line. The last
+// column, HOW, is the mechanism followed by the note that explains a
+// weaker strength; it is last because it can be long.
+func printReport(w io.Writer, r core.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BOUNDARY\tSUBJECT\tREQUESTED\tSTRENGTH\tMECHANISM\tNOTE")
+	fmt.Fprintln(tw, "BOUNDARY\tSUBJECT\tREQUESTED\tSTRENGTH\tHOW")
 	for _, e := range r.Elements {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Boundary, e.Subject, e.Requested, e.Strength,
-			dash(e.Mechanism), dash(e.Note))
+		how := e.Mechanism
+		if e.Note != "" {
+			if how != "" {
+				how += ": "
+			}
+			how += e.Note
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Boundary, e.Subject, e.Requested, e.Strength, dash(how))
 	}
 	tw.Flush()
 }

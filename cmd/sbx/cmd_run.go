@@ -139,10 +139,18 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 	return nil
 }
 
-// runError adds what to do to a run error where core's message alone would
-// leave the user guessing.
+// runError maps an error of Backend.Run to what sbx reports: a command
+// that could not be found exits 127, one the OS refused to execute 126
+// (backends, through plugins/sdk/proc, class them core.ErrNotFound and
+// core.ErrPermission: the backend itself was found already, so ErrNotFound
+// here is about the command). Other errors exit 125, with what to do added
+// where core's message alone would leave the user guessing.
 func runError(backend string, err error) error {
 	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return &codedError{code: exitNotFound, err: err}
+	case errors.Is(err, core.ErrPermission):
+		return &codedError{code: exitCannotExecute, err: err}
 	case errors.Is(err, core.ErrSetupRequired) && !strings.Contains(err.Error(), "sbx setup"):
 		return fmt.Errorf("%w\nRun 'sbx setup --backend=%s' once (it may need administrator rights)", err, backend)
 	case errors.Is(err, core.ErrBackendExited):

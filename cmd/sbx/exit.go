@@ -28,14 +28,27 @@ type exitStatus struct{ Code int }
 
 func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// codedError is an sbx error with an exit status other than 125: a run
+// whose command could not be started.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
 // exitCode maps the error a command returned to sbx's exit status.
 func exitCode(err error) int {
 	var es *exitStatus
+	var ce *codedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &es):
 		return es.Code
+	case errors.As(err, &ce):
+		return ce.code
 	}
 	switch commandProblem(err) {
 	case exitNotFound:

@@ -132,6 +132,8 @@ func TestRun_ExitStatus(t *testing.T) {
 		{"plugin died", nil, &core.ClassError{Class: core.ErrBackendExited, Msg: "plugin exited: no such file or directory"}, 125, "stopped during the run"},
 		{"setup required", nil, fmt.Errorf("%w: the offline user is missing", core.ErrSetupRequired), 125, "sbx setup --backend=fake"},
 		{"canceled", nil, core.ErrCanceled, 125, "canceled"},
+		{"backend says not found", nil, &core.ClassError{Class: core.ErrNotFound, Msg: `not found: command "nope" not found in PATH`}, 127, `command "nope" not found`},
+		{"backend says not executable", nil, &core.ClassError{Class: core.ErrPermission, Msg: "permission denied: cannot run /etc/passwd"}, 126, "cannot run /etc/passwd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
