@@ -1,0 +1,445 @@
+//go:build linux
+
+package linux
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// sandbox is one escape-test setup: a workspace with a .git directory and
+// an outside directory with a victim file, both under /var/tmp (visible,
+// and not writable, in both modes).
+type sandbox struct {
+	t    *testing.T
+	b    *Backend
+	ws   string // writable root
+	out  string // outside every writable root
+	self string // this test binary, run as the act program
+}
+
+// bothModes runs fn for linux-landlock and linux-namespaces, skipping a
+// mode the host cannot run, with the reason.
+func bothModes(t *testing.T, fn func(t *testing.T, s *sandbox)) {
+	f := probeOnce()
+	for _, name := range []string{NameLandlock, NameNamespaces} {
+		t.Run(name, func(t *testing.T) {
+			switch {
+			case name == NameLandlock && f.LandlockABI < 1:
+				t.Skip("Landlock unavailable: " + f.LandlockNote)
+			case name == NameNamespaces && !f.UserNS:
+				t.Skip("user namespaces unavailable: " + f.UserNSNote)
+			}
+			fn(t, newSandbox(t, name))
+		})
+	}
+}
+
+func newSandbox(t *testing.T, name string) *sandbox {
+	t.Helper()
+	base, err := os.MkdirTemp("/var/tmp", "sbx-linux-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	s := &sandbox{t: t, ws: filepath.Join(base, "ws"), out: filepath.Join(base, "out")}
+	for _, d := range []string{s.ws + "/.git/hooks", s.ws + "/src", s.out} {
+		must(t, os.MkdirAll(d, 0o755))
+	}
+	must(t, os.WriteFile(s.ws+"/.git/config", []byte("[core]\n"), 0o644))
+	must(t, os.WriteFile(s.out+"/victim", []byte("original\n"), 0o644))
+	s.self, err = actBinary()
+	must(t, err)
+	b, err := New(name, probeOnce())
+	must(t, err)
+	s.b = b
+	return s
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// policy is the default policy for the workspace, with /tmp not writable.
+func (s *sandbox) policy() core.Policy {
+	p := core.DefaultPolicy(s.ws)
+	p.WritableTmp = false
+	return p
+}
+
+// run runs an act in the sandbox under p and returns its exit code and
+// output.
+func (s *sandbox) run(p core.Policy, actName string, args ...string) (int, string) {
+	s.t.Helper()
+	res, out, err := s.runRes(p, actName, args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v", actName, err)
+	}
+	return res.ExitCode, out
+}
+
+func (s *sandbox) runRes(p core.Policy, actName string, args ...string) (*core.RunResult, string, error) {
+	var stdout, stderr bytes.Buffer
+	argv := append([]string{s.self, actArg, actName}, args...)
+	res, err := s.b.Run(context.Background(), &core.RunRequest{
+		Policy: p, Argv: argv, Env: os.Environ(), Stdout: &stdout, Stderr: &stderr,
+	})
+	out := strings.TrimSpace(stdout.String() + stderr.String())
+	s.t.Logf("%s %s -> %s", actName, strings.Join(args, " "), out)
+	return res, out, err
+}
+
+// refused asserts the act was refused by the OS.
+func (s *sandbox) refused(p core.Policy, actName string, args ...string) string {
+	s.t.Helper()
+	code, out := s.run(p, actName, args...)
+	if code != actRefused {
+		s.t.Errorf("%s %v: want refused, got exit %d: %s", actName, args, code, out)
+	}
+	return out
+}
+
+// allowed asserts the act succeeded.
+func (s *sandbox) allowed(p core.Policy, actName string, args ...string) {
+	s.t.Helper()
+	if code, out := s.run(p, actName, args...); code != actDone {
+		s.t.Errorf("%s %v: want allowed, got exit %d: %s", actName, args, code, out)
+	}
+}
+
+func absent(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Lstat(path); err == nil {
+		t.Errorf("%s exists: the sandbox wrote it", path)
+	}
+}
+
+func unchanged(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != want {
+		t.Errorf("%s = %q, %v; want %q", path, b, err, want)
+	}
+}
+
+// outsideSleep starts a process outside the sandbox, in dir.
+func outsideSleep(t *testing.T, dir string) *exec.Cmd {
+	cmd := exec.Command("sleep", "60")
+	cmd.Dir = dir
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func TestEscape_WritesInsideAllowedOutsideRefused(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.allowed(p, "write", s.ws+"/src/new")
+		s.allowed(p, "mkdir", s.ws+"/src/newdir")
+		s.refused(p, "write", s.out+"/new")
+		absent(t, s.out+"/new")
+		s.refused(p, "append", s.out+"/victim")
+		unchanged(t, s.out+"/victim", "original\n")
+		s.refused(p, "write", "/var/tmp/sbx-escaped-"+filepath.Base(filepath.Dir(s.ws)))
+		absent(t, "/var/tmp/sbx-escaped-"+filepath.Base(filepath.Dir(s.ws)))
+	})
+}
+
+func TestEscape_ProtectedGitDirectory(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.refused(p, "append", s.ws+"/.git/config")
+		unchanged(t, s.ws+"/.git/config", "[core]\n")
+		s.refused(p, "write", s.ws+"/.git/hooks/pre-commit")
+		absent(t, s.ws+"/.git/hooks/pre-commit")
+		s.refused(p, "rename", s.ws+"/.git", s.ws+"/src/git")
+		s.refused(p, "rename", s.ws+"/.git", s.ws+"/git-moved")
+		if _, err := os.Stat(s.ws + "/.git/config"); err != nil {
+			t.Errorf(".git was moved: %v", err)
+		}
+		// Names that do not exist yet cannot be created either.
+		s.refused(p, "write", s.ws+"/.sbx.toml")
+		absent(t, s.ws+"/.sbx.toml")
+		s.refused(p, "mkdir", s.ws+"/.codex")
+		absent(t, s.ws+"/.codex")
+		s.refused(p, "symlink-write", s.ws+"/.agents", s.ws+"/src")
+		absent(t, s.ws+"/.agents")
+	})
+}
+
+func TestEscape_WorktreeGitFileProtectsItsGitdir(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		// The workspace is a worktree: .git is a file pointing at a git
+		// directory that lives inside the writable tree.
+		gitdir := s.ws + "/src/repo/worktrees/wt"
+		must(t, os.MkdirAll(gitdir, 0o755))
+		must(t, os.MkdirAll(s.ws+"/src/lib", 0o755))
+		must(t, os.WriteFile(gitdir+"/HEAD", []byte("ref: refs/heads/main\n"), 0o644))
+		must(t, os.RemoveAll(s.ws+"/.git"))
+		must(t, os.WriteFile(s.ws+"/.git", []byte("gitdir: src/repo/worktrees/wt\n"), 0o644))
+		p := s.policy()
+		s.refused(p, "append", gitdir+"/HEAD")
+		unchanged(t, gitdir+"/HEAD", "ref: refs/heads/main\n")
+		s.refused(p, "append", s.ws+"/.git")
+		s.refused(p, "rename", gitdir, s.ws+"/src/wt-moved")
+		// Directories on the way to the gitdir keep their entries (nothing
+		// can be created or renamed directly in them); their other
+		// subdirectories stay writable.
+		s.allowed(p, "write", s.ws+"/src/lib/other")
+		s.refused(p, "write", s.ws+"/src/other")
+	})
+}
+
+func TestEscape_SymlinkAndHardLinkToOutside(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.refused(p, "symlink-write", s.ws+"/src/link", s.out+"/via-link")
+		absent(t, s.out+"/via-link")
+		s.refused(p, "hardlink-write", s.out+"/victim", s.ws+"/src/hard")
+		unchanged(t, s.out+"/victim", "original\n")
+	})
+}
+
+func TestEscape_ProcPaths(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.refused(p, "write", "/proc/self/root"+s.out+"/via-proc-root")
+		absent(t, s.out+"/via-proc-root")
+		sleeper := outsideSleep(t, s.out)
+		s.refused(p, "write", "/proc/"+strconv.Itoa(sleeper.Process.Pid)+"/cwd/via-proc-cwd")
+		absent(t, s.out+"/via-proc-cwd")
+	})
+}
+
+func TestEscape_ChildAndDaemonisedGrandchild(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.refused(p, "child-write", s.out+"/by-child")
+		absent(t, s.out+"/by-child")
+		// The grandchild setsid()s away and would write (inside the
+		// workspace, where it may) after the run ended, if it survived.
+		s.allowed(p, "daemon", s.ws+"/src/daemon-started", s.ws+"/src/daemon-survived")
+		time.Sleep(2 * time.Second)
+		absent(t, s.ws+"/src/daemon-survived")
+	})
+}
+
+// listeners starts TCP and UDP listeners on 127.0.0.1 and ::1.
+type listeners struct {
+	tcp []net.Listener
+	udp []net.PacketConn
+}
+
+func startListeners(t *testing.T) *listeners {
+	l := &listeners{}
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		tl, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Logf("no TCP listener on %s: %v", host, err)
+			continue
+		}
+		t.Cleanup(func() { tl.Close() })
+		l.tcp = append(l.tcp, tl)
+		ul, err := net.ListenPacket("udp", host+":0")
+		if err != nil {
+			continue
+		}
+		t.Cleanup(func() { ul.Close() })
+		l.udp = append(l.udp, ul)
+	}
+	if len(l.tcp) == 0 {
+		t.Skip("no loopback listener possible here")
+	}
+	return l
+}
+
+// accepted reports whether the TCP listener got a connection.
+func accepted(l net.Listener) bool {
+	type deadliner interface{ SetDeadline(time.Time) error }
+	_ = l.(deadliner).SetDeadline(time.Now().Add(200 * time.Millisecond))
+	c, err := l.Accept()
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// received reports whether the UDP listener got a datagram.
+func received(c net.PacketConn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 512)
+	_, _, err := c.ReadFrom(buf)
+	return err == nil
+}
+
+func TestEscape_NetworkDenied(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		l := startListeners(t)
+		p := s.policy()
+		for _, tl := range l.tcp {
+			s.refused(p, "tcp", tl.Addr().String())
+			if accepted(tl) {
+				t.Errorf("TCP listener %s got a connection", tl.Addr())
+			}
+		}
+		for _, ul := range l.udp {
+			s.refused(p, "udp", ul.LocalAddr().String())
+			if received(ul) {
+				t.Errorf("UDP listener %s got a datagram", ul.LocalAddr())
+			}
+			s.refused(p, "dns", ul.LocalAddr().String())
+			if received(ul) {
+				t.Errorf("DNS query reached %s", ul.LocalAddr())
+			}
+		}
+		s.refused(p, "raw")
+		s.refused(p, "icmp")
+		s.refused(p, "netlink")
+		s.refused(p, "io_uring")
+		s.allowed(p, "unix")
+	})
+}
+
+func TestEscape_NetworkAllowedWorks(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		l := startListeners(t)
+		p := s.policy()
+		p.Network.Mode = core.NetworkAllow
+		tl := l.tcp[0]
+		done := make(chan bool, 1)
+		go func() { done <- accepted(tl) }()
+		s.allowed(p, "tcp", tl.Addr().String())
+		if !<-done {
+			t.Errorf("listener got no connection with the network allowed")
+		}
+	})
+}
+
+func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		s.refused(p, "unshare")
+		s.refused(p, "unshare-net")
+		s.refused(p, "mount", s.ws+"/src")
+		s.refused(p, "remount-rw", "/")
+		s.refused(p, "ptrace-sibling")
+		sleeper := outsideSleep(t, s.out)
+		s.refused(p, "ptrace", strconv.Itoa(sleeper.Process.Pid))
+		out := s.refused(p, "tiocsti")
+		if !strings.Contains(out, "operation not permitted") {
+			t.Errorf("TIOCSTI must be refused by the filter (EPERM), got: %s", out)
+		}
+		s.refused(p, "kill", strconv.Itoa(sleeper.Process.Pid))
+		if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
+			t.Errorf("the outside process died: %v", err)
+		}
+	})
+}
+
+func TestRun_ExitStatusAndSignalAreRelayed(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		for _, c := range []struct {
+			script   string
+			code     int
+			signaled core.Signal
+		}{{"exit 0", 0, 0}, {"exit 42", 42, 0}, {"kill -9 $$", 137, 9}} {
+			res, _, err := s.runResArgv(s.policy(), "/bin/sh", "-c", c.script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode != c.code || res.Signal != c.signaled {
+				t.Errorf("%q: exit %d signal %d, want %d %d", c.script, res.ExitCode, res.Signal, c.code, c.signaled)
+			}
+		}
+	})
+}
+
+func TestRun_TimeoutKillsTheTree(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		p.Limits.Timeout = 300 * time.Millisecond
+		res, _, err := s.runRes(p, "daemon", s.ws+"/src/t-started", s.ws+"/src/t-survived")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res2, _, err := s.runRes(p, "sleep")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res2.TimedOut || res2.ExitCode != core.TimeoutExitCode {
+			t.Errorf("sleep: timed out %v, exit %d", res2.TimedOut, res2.ExitCode)
+		}
+		_ = res
+		time.Sleep(2 * time.Second)
+		absent(t, s.ws+"/src/t-survived")
+	})
+}
+
+func TestRun_CommandNotFoundIsAClearError(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		_, _, err := s.runResArgv(s.policy(), "sbx-no-such-command")
+		if !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("want ErrNotFound, got %v", err)
+		}
+	})
+}
+
+func (s *sandbox) runResArgv(p core.Policy, argv ...string) (*core.RunResult, string, error) {
+	var out bytes.Buffer
+	res, err := s.b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: &out, Stderr: &out})
+	return res, out.String(), err
+}
+
+func TestLimits_MemoryHogEndsTheRun(t *testing.T) {
+	f := probeOnce()
+	if !f.Cgroup.Has("memory") {
+		t.Skip("no usable memory cgroup: " + f.Cgroup.Note)
+	}
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		p.Limits.MemoryBytes = 64 << 20
+		p.Limits.Timeout = 60 * time.Second
+		res, out, err := s.runRes(p, "memhog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LimitExceeded != "memory" || res.TimedOut {
+			t.Errorf("limit %q, timed out %v, exit %d: %s", res.LimitExceeded, res.TimedOut, res.ExitCode, out)
+		}
+	})
+}
+
+func TestLimits_ForkBombIsBoundedByPids(t *testing.T) {
+	f := probeOnce()
+	if !f.Cgroup.Has("pids") {
+		t.Skip("no usable pids cgroup: " + f.Cgroup.Note)
+	}
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		p.Limits.Pids = 32
+		p.Limits.Timeout = 60 * time.Second
+		res, _, err := s.runRes(p, "forkbomb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LimitExceeded != "pids" || res.TimedOut {
+			t.Errorf("limit %q, timed out %v, exit %d", res.LimitExceeded, res.TimedOut, res.ExitCode)
+		}
+	})
+}
