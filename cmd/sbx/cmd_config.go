@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -55,18 +53,14 @@ func (a *app) showConfig(cmd *cobra.Command, asJSON bool) error {
 	a.warnEnvTypos()
 	cfg, err := a.loadFor(cmd)
 	if err != nil {
+		// The table of a partly invalid configuration would mislead:
+		// report every problem instead.
+		if cfg != nil {
+			err = &configError{Problems: append(problemsOf(err), cfg.policyProblems()...)}
+		}
 		return err
 	}
-	var problems []string
-	if err := cfg.Policy.Validate(filepath.IsAbs, statDir); err != nil {
-		var pe *core.PolicyError
-		if !errors.As(err, &pe) {
-			return err
-		}
-		for _, pr := range pe.Problems {
-			problems = append(problems, cfg.describeProblem(pr))
-		}
-	}
+	problems := cfg.policyProblems()
 	out := a.env.Stdout
 	if asJSON {
 		if err := writeJSON(out, configJSON{

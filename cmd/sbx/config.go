@@ -86,8 +86,11 @@ type loadInput struct {
 
 // loadConfig reads the files and the environment, merges them with the
 // flags, and builds the policy. It reports every problem it can find at
-// once; it does not validate the policy against the file system (see
-// validatePolicy).
+// once, as a *configError. Even then it returns the configuration built
+// from the values that were valid, so that the caller can add the
+// policy's own problems (resolvePolicy); such a configuration must not be
+// used for anything else. It does not look at the file system beyond
+// reading the files.
 func (a *app) loadConfig(in loadInput) (*config, error) {
 	var probs []string
 	home, _ := a.env.LookupEnv("HOME")
@@ -108,21 +111,17 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 		probs = append(probs, fmt.Sprintf("SBX_CONFIG=%s: the file does not exist; create it or unset SBX_CONFIG", userPath))
 	case err != nil:
 		probs = append(probs, problemsOf(err)...)
-	default:
-		cfg.UserFile.Found = true
 	}
+	cfg.UserFile.Found = user != nil
 
 	// The project file, in the workspace.
 	projectPath := filepath.Join(in.Workspace, ".sbx.toml")
 	cfg.ProjectFile.Path = projectPath
 	project, err := readConfigFile(projectPath, home)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		probs = append(probs, problemsOf(err)...)
-	default:
-		cfg.ProjectFile.Found = true
 	}
+	cfg.ProjectFile.Found = project != nil
 	if user != nil && (user.Top.TrustProjectConfig != nil && *user.Top.TrustProjectConfig ||
 		underAny(in.Workspace, user.Top.TrustedProjects)) {
 		cfg.ProjectFile.Trusted = true
@@ -192,10 +191,6 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 	if in.Flags.origin != nil {
 		m.apply(in.Flags)
 	}
-	if len(probs) > 0 {
-		return nil, &configError{Problems: probs}
-	}
-
 	m.origins.set("workspace", in.Workspace, in.WorkspaceOrigin)
 	cfg.Backend = *m.s.Backend
 	cfg.Policy, cfg.Accept = m.policy(in.Workspace)
@@ -203,6 +198,9 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 	cfg.PluginPins = m.s.PluginChecksums
 	cfg.DefaultProtect = *m.s.DefaultProtect
 	cfg.Origins = m.origins
+	if len(probs) > 0 {
+		return cfg, &configError{Problems: probs}
+	}
 	return cfg, nil
 }
 

@@ -255,7 +255,8 @@ func TestConfig_BadValuesAreAllReported(t *testing.T) {
 	user := h.writeUser("network = \"open\"\nmemory = \"12 parsecs\"\ntimeout = \"soon\"\ncpu = -1.0\n[plugin_checksums]\nsbx-backend-x = \"abc\"\n")
 	h.vars["SBX_PIDS"] = "-3"
 	h.vars["SBX_READ_ONLY"] = "maybe"
-	h.mustFail(exitSbxError, []string{"run", "--memory", "1K", "--timeout", "-1s", "--cpu", "lots", "--env", "NOEQUALS", "--", "true"},
+	h.mustFail(exitSbxError, []string{"run", "--memory", "1K", "--timeout", "-1s", "--cpu", "lots", "--env", "NOEQUALS",
+		"--writable-root", "/nonexistent-root", "--", "true"},
 		user+`: key "network": "open" is not a network mode`,
 		user+`: key "memory": size "12 parsecs"`,
 		user+`: key "timeout": "soon" is not a duration`,
@@ -267,6 +268,7 @@ func TestConfig_BadValuesAreAllReported(t *testing.T) {
 		`flag --timeout: "-1s": a timeout must not be negative`,
 		`flag --cpu: "lots" is not a CPU limit`,
 		`flag --env: "NOEQUALS": want NAME=VALUE`,
+		`writable_roots[0] = "/nonexistent-root": does not exist (from flag --writable-root)`,
 	)
 	if h.fake.request() != nil {
 		t.Error("the command ran despite bad values")

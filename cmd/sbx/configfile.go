@@ -113,8 +113,9 @@ var (
 
 // parseConfigFile decodes a configuration file. Relative paths in it are
 // resolved against the file's directory, "~" against home. It returns every
-// problem found (unknown keys, bad values) as a *configError; a TOML
-// syntax or type error stops decoding and is reported with file:line:col.
+// problem found (unknown keys, bad values) as a *configError, together with
+// the file's valid values; a TOML syntax or type error stops decoding, is
+// reported with file:line:col, and gives no values.
 func parseConfigFile(path string, data []byte, home string) (*fileConfig, error) {
 	var raw tomlFile
 	dec := toml.NewDecoder(bytes.NewReader(data))
@@ -173,7 +174,9 @@ func parseConfigFile(path string, data []byte, home string) (*fileConfig, error)
 		})
 	}
 	if len(probs) > 0 {
-		return nil, &configError{Problems: probs}
+		// The file with its bad values left out, so that the caller can
+		// still find (and report) the problems of the other layers.
+		return fc, &configError{Problems: probs}
 	}
 	return fc, nil
 }

@@ -141,13 +141,24 @@ func (s *fakeSet) Close() error { s.closed = true; return nil }
 
 // fakeTerminal is a terminal whose raw mode is recorded.
 type fakeTerminal struct {
+	mu       sync.Mutex
 	size     core.WindowSize
 	raw      bool
 	restored int
 }
 
-func (t *fakeTerminal) IsTerminal() bool               { return true }
-func (t *fakeTerminal) Size() (core.WindowSize, error) { return t.size, nil }
+func (t *fakeTerminal) IsTerminal() bool { return true }
+func (t *fakeTerminal) Size() (core.WindowSize, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.size, nil
+}
+
+func (t *fakeTerminal) resize(s core.WindowSize) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.size = s
+}
 func (t *fakeTerminal) MakeRaw() (func() error, error) {
 	t.raw = true
 	return func() error { t.raw = false; t.restored++; return nil }, nil
@@ -164,7 +175,25 @@ type harness struct {
 	set            *fakeSet
 	fake           *fakeBackend
 	term           terminal
-	notified       chan chan<- os.Signal
+	notified       chan notification
+}
+
+// notification is one call of the environment's Notify.
+type notification struct {
+	c    chan<- os.Signal
+	sigs []os.Signal
+}
+
+// notifiedFor returns the channel sbx registered for sig.
+func (h *harness) notifiedFor(sig os.Signal) chan<- os.Signal {
+	for {
+		n := <-h.notified
+		for _, s := range n.sigs {
+			if s == sig {
+				return n.c
+			}
+		}
+	}
 }
 
 func newHarness(t *testing.T) *harness {
@@ -181,7 +210,7 @@ func newHarness(t *testing.T) *harness {
 			"PATH":            "/usr/bin:/bin",
 		},
 		stdin:    strings.NewReader(""),
-		notified: make(chan chan<- os.Signal, 16),
+		notified: make(chan notification, 16),
 	}
 	h.fake = &fakeBackend{name: "fake"}
 	h.set = &fakeSet{backends: map[string]core.Backend{
@@ -216,7 +245,7 @@ func (h *harness) environment() *environment {
 		DefaultBackend: "fake",
 		Terminal:       h.term,
 		Notify: func(c chan<- os.Signal, sig ...os.Signal) {
-			h.notified <- c
+			h.notified <- notification{c: c, sigs: sig}
 		},
 		StopNotify: func(c chan<- os.Signal) {},
 	}

@@ -194,32 +194,51 @@ func flagLayer(cmd *cobra.Command, cwd string) (layer, []string) {
 // it reads the configuration files and the environment, applies the flags
 // of cmd (see addPolicyFlags), and validates the resulting policy against
 // the file system (writable roots must exist). All problems are reported
-// at once, each naming the flag, variable or file and key it came from.
+// at once, as a *configError, each naming the flag, variable or file and
+// key it came from.
 //
 // The returned config holds the policy (cfg.Policy), the acceptance
 // (cfg.Accept), the backend name and the origin of every value.
 func (a *app) resolvePolicy(cmd *cobra.Command) (*config, error) {
 	cfg, err := a.loadFor(cmd)
-	if err != nil {
+	if cfg == nil {
 		return nil, err
 	}
-	if err := cfg.Policy.Validate(filepath.IsAbs, statDir); err != nil {
-		var pe *core.PolicyError
-		if !errors.As(err, &pe) {
-			return nil, err
-		}
-		ce := &configError{}
-		for _, pr := range pe.Problems {
-			ce.Problems = append(ce.Problems, cfg.describeProblem(pr))
-		}
-		return nil, ce
+	var probs []string
+	if err != nil {
+		probs = problemsOf(err)
+	}
+	probs = append(probs, cfg.policyProblems()...)
+	if len(probs) > 0 {
+		return nil, &configError{Problems: probs}
 	}
 	return cfg, nil
+}
+
+// policyProblems validates cfg.Policy against the file system and words
+// each problem with the origin of the bad value.
+func (cfg *config) policyProblems() []string {
+	err := cfg.Policy.Validate(filepath.IsAbs, statDir)
+	if err == nil {
+		return nil
+	}
+	var pe *core.PolicyError
+	if !errors.As(err, &pe) {
+		return []string{err.Error()}
+	}
+	out := make([]string, 0, len(pe.Problems))
+	for _, pr := range pe.Problems {
+		out = append(out, cfg.describeProblem(pr))
+	}
+	return out
 }
 
 // loadFor loads the configuration for cmd: files, environment and the
 // flags cmd has. It does not check the policy against the file system;
 // commands that do not run anything (backends, setup) use it directly.
+// With an error it may still return the configuration built from the
+// valid values (see loadConfig), for resolvePolicy to add the policy's own
+// problems; other callers must not use it.
 func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 	cwd, err := a.env.Getwd()
 	if err != nil {
@@ -249,7 +268,7 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 		probs = append(probs, problemsOf(err)...)
 	}
 	if len(probs) > 0 {
-		return nil, &configError{Problems: probs}
+		return cfg, &configError{Problems: probs}
 	}
 	return cfg, nil
 }

@@ -293,7 +293,7 @@ func TestRun_SignalsAreForwardedNotFatal(t *testing.T) {
 	h.fake.run = func(ctx context.Context, req *core.RunRequest) (*core.RunResult, error) {
 		// sbx asked to be notified of the signals it forwards; deliver
 		// SIGTERM and SIGINT as the OS would, and read what the run gets.
-		c := <-h.notified
+		c := h.notifiedFor(syscall.SIGTERM)
 		c <- syscall.SIGTERM
 		got = append(got, <-req.Signals)
 		c <- os.Interrupt
