@@ -101,6 +101,9 @@ func doAct(name string, a []string) error {
 	switch name {
 	case "write":
 		return os.WriteFile(a[0], []byte("escaped\n"), 0o644)
+	case "read":
+		_, err := os.ReadFile(a[0])
+		return err
 	case "append":
 		f, err := os.OpenFile(a[0], os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {

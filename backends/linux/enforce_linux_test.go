@@ -443,3 +443,101 @@ func TestLimits_ForkBombIsBoundedByPids(t *testing.T) {
 		}
 	})
 }
+
+func TestEscape_RestrictedReads(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		if probeOnce().LandlockABI < 1 {
+			t.Skip("restricting reads needs Landlock: " + probeOnce().LandlockNote)
+		}
+		must(t, os.WriteFile(s.ws+"/src/mine", []byte("x"), 0o644))
+		p := s.policy()
+		// The act program lives in its own directory, listed so it can run.
+		p.Read = core.ReadPolicy{Mode: core.ReadRestricted, Paths: []string{filepath.Dir(s.self)}}
+		s.refused(p, "read", s.out+"/victim")
+		s.allowed(p, "read", s.ws+"/src/mine")
+		s.allowed(p, "read", "/etc/passwd")
+		p.Read.Paths = append(p.Read.Paths, s.out)
+		s.allowed(p, "read", s.out+"/victim")
+	})
+}
+
+func TestInfo_ReportsFactsAndTheSelectedMode(t *testing.T) {
+	f := probeOnce()
+	for _, b := range Backends() {
+		info, err := b.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Facts["landlock_abi"] == "" || info.Facts["user_namespaces"] == "" || info.Facts["cgroup_mode"] == "" {
+			t.Errorf("%s: facts %v", info.Name, info.Facts)
+		}
+		if info.Name == NameAuto && info.Available {
+			want, _ := SelectMode(f)
+			if info.Facts["selected_mode"] != "linux-"+string(want) || !strings.Contains(info.Description, string(want)) {
+				t.Errorf("auto: %q / %v", info.Description, info.Facts)
+			}
+		}
+	}
+}
+
+func TestInfo_UnavailableModeSaysCauseAndFix(t *testing.T) {
+	f := fakeFacts()
+	f.UserNS = false
+	f.UserNSNote = userNSBlocked(errors.New("operation not permitted"), "")
+	b, err := New(NameNamespaces, f)
+	must(t, err)
+	info, _ := b.Info(context.Background())
+	if info.Available || !strings.Contains(info.Unavailable, "--backend=linux-landlock") {
+		t.Fatalf("info: %+v", info)
+	}
+	_, err = b.Plan(context.Background(), core.DefaultPolicy(t.TempDir()))
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Fatalf("Plan: want ErrUnavailable, got %v", err)
+	}
+	auto, _ := New(NameAuto, f)
+	info, _ = auto.Info(context.Background())
+	if !info.Available || info.Facts["selected_mode"] != NameLandlock {
+		t.Fatalf("auto without user namespaces: %+v", info)
+	}
+}
+
+func TestRun_AutoBackendRunsAndNamesItself(t *testing.T) {
+	f := probeOnce()
+	if m, why := SelectMode(f); m == "" {
+		t.Skip("no Linux mode works here: " + why)
+	}
+	s := newSandbox(t, NameAuto)
+	res, out, err := s.runRes(s.policy(), "write", s.ws+"/src/auto")
+	if err != nil || res.ExitCode != actDone {
+		t.Fatalf("%v %v %s", err, res, out)
+	}
+	if res.Report.Backend != NameAuto {
+		t.Errorf("report backend %q", res.Report.Backend)
+	}
+	res, _, err = s.runRes(s.policy(), "write", s.out+"/auto")
+	if err != nil || res.ExitCode != actRefused {
+		t.Fatalf("outside write: %v %+v", err, res)
+	}
+}
+
+func TestRun_StrictRunRefusesWhatIsNotEnforced(t *testing.T) {
+	f := probeOnce()
+	if f.LandlockABI < 1 {
+		t.Skip("Landlock unavailable: " + f.LandlockNote)
+	}
+	f.Cgroup = CgroupFacts{Mode: "none", Note: "pretend no cgroup"}
+	b, err := New(NameLandlock, f)
+	must(t, err)
+	p := core.DefaultPolicy(t.TempDir())
+	p.Limits.MemoryBytes = 64 << 20
+	_, err = b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: []string{"true"}, Env: os.Environ()})
+	if !errors.Is(err, core.ErrNotEnforced) {
+		t.Fatalf("want ErrNotEnforced, got %v", err)
+	}
+	var diag bytes.Buffer
+	res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Accept: core.Acceptance{BestEffort: true},
+		Argv: []string{"true"}, Env: os.Environ(), Diagnostics: &diag})
+	if err != nil || res.ExitCode != 0 || !strings.Contains(diag.String(), "memory") {
+		t.Fatalf("best effort: %v %+v %q", err, res, diag.String())
+	}
+}

@@ -609,7 +609,14 @@ func (b *builder) namespacesMode() error {
 			}
 			continue
 		}
-		b.frozen[root] = "read-only so that protected names that do not exist yet cannot be created"
+		var missing []string
+		for _, t := range targets {
+			if !t.Exists || b.isSymlink(t) {
+				missing = append(missing, filepath.Base(t.Path))
+			}
+		}
+		b.frozen[root] = "read-only so that " + strings.Join(missing, ", ") +
+			" (missing or a symlink) cannot be created; create them or drop them from protected to make the root fully writable"
 		m(MountBindRO, root, root, "", "writable root with missing protected names: its own entries are fixed")
 		err := b.carve(root, targets, func(path string, k Kind) {
 			if k == KindDir || k == KindFile {

@@ -215,7 +215,11 @@ func (pl *Plan) Steps() []core.Step {
 		add("namespace", "unshare", strings.Join(pl.Namespaces, ","), "")
 		if pl.UIDMap != nil {
 			add("namespace", "uid map", fmt.Sprintf("%d %d %d", pl.UIDMap.Inside, pl.UIDMap.Outside, pl.UIDMap.Count), "")
-			add("namespace", "gid map", fmt.Sprintf("%d %d %d", pl.GIDMap.Inside, pl.GIDMap.Outside, pl.GIDMap.Count), "setgroups deny when unprivileged")
+			v := ""
+			if pl.GIDMap.Count == 1 {
+				v = "setgroups denied (unprivileged)"
+			}
+			add("namespace", "gid map", fmt.Sprintf("%d %d %d", pl.GIDMap.Inside, pl.GIDMap.Outside, pl.GIDMap.Count), v)
 		}
 	}
 	for _, m := range pl.Mounts {
@@ -251,7 +255,7 @@ func (pl *Plan) Steps() []core.Step {
 			if r.Arg != nil {
 				v = "when " + r.Arg.String() + ": " + v
 			}
-			add("seccomp", "deny "+r.Syscall, r.Syscall, v)
+			add("seccomp", "deny", r.Syscall, v)
 		}
 	}
 	if pl.NewSession {
