@@ -97,21 +97,23 @@ func probeV2(f *CgroupFacts, mnt, own string, uid int) {
 		}
 	} else {
 		// A delegated cgroup: ours, writable, with controllers available
-		// to its children (subtree_control).
+		// (cgroup.controllers). Runs become its children; the plugin moves
+		// the processes of its own cgroup into a leaf first (the
+		// no-internal-processes rule), see prepareDelegated.
 		parent = filepath.Join(mnt, own)
 		if unix.Access(filepath.Join(parent, "cgroup.procs"), unix.W_OK) != nil ||
 			unix.Access(filepath.Join(parent, "cgroup.subtree_control"), unix.W_OK) != nil {
-			f.Note = "the plugin's cgroup " + parent + " is not delegated to this user (start it with systemd-run --user --scope -p Delegate=yes)"
+			f.Note = "the plugin's cgroup " + parent + " is not delegated to this user (start sbx under systemd-run --user --scope -p Delegate=yes)"
 			return
 		}
-		sub := readWords(filepath.Join(parent, "cgroup.subtree_control"))
+		avail := readWords(filepath.Join(parent, "cgroup.controllers"))
 		for _, c := range limitControllers {
-			if sub[c] {
+			if avail[c] {
 				f.Controllers = append(f.Controllers, c)
 			}
 		}
 		if len(f.Controllers) == 0 {
-			f.Note = "the delegated cgroup " + parent + " enables no memory, pids or cpu controller for its children"
+			f.Note = "the delegated cgroup " + parent + " has no memory, pids or cpu controller"
 			return
 		}
 	}
@@ -171,9 +173,16 @@ func newRunCgroup(cp *CgroupPlan) (*runCgroup, error) {
 	name := fmt.Sprintf("sbx-%d-%d", os.Getpid(), runSeq.Add(1))
 	rc := &runCgroup{plan: cp, dirs: map[string]string{}}
 	for key, parent := range cp.Parents {
-		if cp.Version == 2 && key == "unified" && filepath.Base(parent) == "sbx" {
-			// Root on v2: create <root>/sbx and delegate the controllers.
-			if err := enableV2(filepath.Dir(parent), parent); err != nil {
+		if cp.Version == 2 && key == "unified" {
+			var err error
+			if os.Geteuid() == 0 && filepath.Base(parent) == "sbx" {
+				// Root on v2: <root>/sbx with the controllers delegated.
+				err = enableV2(filepath.Dir(parent), parent)
+			} else {
+				err = prepareDelegated(parent, cp)
+			}
+			if err != nil {
+				rc.remove()
 				return nil, err
 			}
 		}
@@ -212,6 +221,43 @@ func enableV2(root, dir string) error {
 			// Best per controller: one missing controller must not hide the
 			// others; the plan only writes files of available ones.
 			_ = os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+"+c), 0)
+		}
+	}
+	return nil
+}
+
+// prepareDelegated readies a delegated v2 cgroup (the plugin's own) to
+// hold run cgroups: its processes move to a leaf "sbx-plugin", then the
+// controllers the plan writes are enabled for its children.
+func prepareDelegated(dir string, cp *CgroupPlan) error {
+	need := map[string]bool{}
+	for _, w := range cp.Writes {
+		need[w.Controller] = true
+	}
+	enabled := readWords(filepath.Join(dir, "cgroup.subtree_control"))
+	missing := false
+	for c := range need {
+		if !enabled[c] {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	leaf := filepath.Join(dir, "sbx-plugin")
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("creating %s: %w", leaf, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	for _, pid := range strings.Fields(string(b)) {
+		// A process that exited meanwhile is fine (ESRCH).
+		if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(pid), 0); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("moving process %s of the delegated cgroup %s into %s: %w", pid, dir, leaf, err)
+		}
+	}
+	for c := range need {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
+			return fmt.Errorf("enabling the %s controller in the delegated cgroup %s: %w", c, dir, err)
 		}
 	}
 	return nil

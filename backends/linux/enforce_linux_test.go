@@ -541,3 +541,29 @@ func TestRun_StrictRunRefusesWhatIsNotEnforced(t *testing.T) {
 		t.Fatalf("best effort: %v %+v %q", err, res, diag.String())
 	}
 }
+
+func TestLimits_AllLimitsApplyAndCgroupsAreRemoved(t *testing.T) {
+	f := probeOnce()
+	if f.Cgroup.Version == 0 {
+		t.Skip("no usable cgroup: " + f.Cgroup.Note)
+	}
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		p := s.policy()
+		p.Limits = core.Limits{MemoryBytes: 256 << 20, Pids: 64, CPU: 0.5}
+		res, out, err := s.runRes(p, "write", s.ws+"/src/limited")
+		if err != nil || res.ExitCode != actDone || res.LimitExceeded != "" {
+			t.Fatalf("%v %+v %s", err, res, out)
+		}
+		for _, el := range res.Report.Elements {
+			if el.Boundary == core.BoundaryLimits && f.Cgroup.Has(map[string]string{"memory": "memory", "pids": "pids", "cpu": "cpu"}[el.Subject]) && el.Strength != core.Enforced {
+				t.Errorf("%s", el.Summary())
+			}
+		}
+		for _, parent := range f.Cgroup.Parents {
+			left, _ := filepath.Glob(filepath.Join(parent, "sbx-"+strconv.Itoa(os.Getpid())+"-*"))
+			if len(left) > 0 {
+				t.Errorf("run cgroups left behind: %v", left)
+			}
+		}
+	})
+}
