@@ -56,6 +56,9 @@ executed 126, one that is not found 127.`,
 	cmd.Flags().SetInterspersed(false)
 	addPolicyFlags(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "when the command ends, print its result (exit code, signal, timeout, duration, report) as one JSON line on stderr")
+	defer func() {
+		_ = cmd.RegisterFlagCompletionFunc("tty", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	}()
 	cmd.Flags().StringVar(&o.tty, "tty", "auto", "give the command a terminal (`WHEN`): auto (when stdin and stdout are a terminal and the backend supports it), always, never")
 	return cmd
 }

@@ -93,10 +93,7 @@ type loadInput struct {
 // reading the files.
 func (a *app) loadConfig(in loadInput) (*config, error) {
 	var probs []string
-	home, _ := a.env.LookupEnv("HOME")
-	if home == "" && runtime.GOOS == "windows" {
-		home, _ = a.env.LookupEnv("USERPROFILE")
-	}
+	home := a.home()
 
 	cfg := &config{Workspace: in.Workspace}
 
@@ -202,6 +199,16 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 		return cfg, &configError{Problems: probs}
 	}
 	return cfg, nil
+}
+
+// home returns the user's home directory from the environment ($HOME, or
+// %USERPROFILE% on Windows), "" when unknown.
+func (a *app) home() string {
+	home, _ := a.env.LookupEnv("HOME")
+	if home == "" && runtime.GOOS == "windows" {
+		home, _ = a.env.LookupEnv("USERPROFILE")
+	}
+	return home
 }
 
 // readConfigFile reads and parses a configuration file; a missing file

@@ -81,12 +81,17 @@ func addPolicyFlags(cmd *cobra.Command) {
 	f.Bool(fBestEffort, false, "run even if the backend cannot hold some of the policy at all")
 	f.String(fProfile, "", "apply the configuration profile `NAME` ([profiles.NAME] in a config file)")
 	f.String(fCwd, "", "use `DIR` as the workspace and working directory (default: the current directory)")
+	_ = cmd.RegisterFlagCompletionFunc(fNetwork, cobra.FixedCompletions([]string{"deny", "allow"}, cobra.ShellCompDirectiveNoFileComp))
+	for _, name := range []string{fWritableRoot, fRead, fCwd} {
+		_ = cmd.MarkFlagDirname(name)
+	}
 }
 
 // flagLayer turns the flags the user gave into a layer. Flags that cmd
 // does not define are skipped, so it works for commands with only
-// --backend. Relative paths resolve against cwd.
-func flagLayer(cmd *cobra.Command, cwd string) (layer, []string) {
+// --backend. Relative paths resolve against cwd; a quoted "~/..." (which
+// the shell did not expand) against home.
+func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 	var s settings
 	var probs []string
 	f := cmd.Flags()
@@ -121,7 +126,7 @@ func flagLayer(cmd *cobra.Command, cwd string) (layer, []string) {
 	paths := func(name string) []string {
 		var out []string
 		for _, p := range arr(name) {
-			abs, err := resolvePath(p, cwd, "")
+			abs, err := resolvePath(p, cwd, home)
 			if err != nil {
 				bad(name, err)
 				continue
@@ -244,10 +249,11 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot find the current directory: %w", err)
 	}
+	home := a.home()
 	in := loadInput{Cwd: cwd, Workspace: cwd, WorkspaceOrigin: "current directory"}
 	var probs []string
 	if f := cmd.Flags().Lookup(fCwd); f != nil && f.Changed {
-		ws, err := resolvePath(f.Value.String(), cwd, "")
+		ws, err := resolvePath(f.Value.String(), cwd, home)
 		if err != nil {
 			probs = append(probs, fmt.Sprintf("flag --%s: %v", fCwd, err))
 		} else {
@@ -261,7 +267,7 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 		}
 	}
 	var flagProbs []string
-	in.Flags, flagProbs = flagLayer(cmd, cwd)
+	in.Flags, flagProbs = flagLayer(cmd, cwd, home)
 	probs = append(probs, flagProbs...)
 	cfg, err := a.loadConfig(in)
 	if err != nil {

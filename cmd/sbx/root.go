@@ -93,7 +93,29 @@ the command cannot be executed; 127 when it is not found.`,
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(a))
 	}
+	_ = root.RegisterFlagCompletionFunc(fBackend, a.completeBackends)
 	return root
+}
+
+// completeBackends completes --backend with the names of the backends the
+// plugins found serve (starting them, as `sbx backends` does).
+func (a *app) completeBackends(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := a.loadFor(cmd)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	set, err := a.openBackends(cfg)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer set.Close()
+	var names []string
+	for _, l := range set.List(cmd.Context()) {
+		if l.Err == nil && strings.HasPrefix(l.Name, toComplete) {
+			names = append(names, l.Name+"\t"+l.Info.Description)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // execute runs sbx with args (without the program name) and returns its
