@@ -20,8 +20,14 @@ func run(ctx context.Context, req *core.RunRequest, prof *Profile) (*core.RunRes
 	if len(req.Argv) == 0 {
 		return nil, fmt.Errorf("%w: no command given: pass the program to run and its arguments", core.ErrInvalidPolicy)
 	}
-	if _, err := os.Stat(SandboxExec); err != nil {
-		return nil, fmt.Errorf("%w: %s is missing (%v): this macOS has no Seatbelt command-line tool; see docs/backends/darwin.md", core.ErrUnavailable, SandboxExec, err)
+	// sandbox-exec missing, or unable to apply a profile here (inside
+	// another sandbox): refuse with the reason rather than let the command
+	// fail obscurely. The probe runs once per plugin process.
+	var info core.Info
+	info.Facts = map[string]string{}
+	probe(ctx, &info)
+	if !info.Available {
+		return nil, fmt.Errorf("%w: %s", core.ErrUnavailable, info.Unavailable)
 	}
 	argv := commandLine(prof, req.Argv)
 	path := SandboxExec

@@ -67,7 +67,9 @@ func (b *Backend) Info(ctx context.Context) (core.Info, error) {
 			ProcessTree: core.Advisory,
 			TTY:         true,
 		},
-		Facts: map[string]string{},
+		Facts: map[string]string{
+			"limits": "timeout enforced; pids approximate (RLIMIT_NPROC counts all your processes); memory and cpu not available on macOS",
+		},
 	}
 	probe(ctx, &info)
 	return info, nil

@@ -84,7 +84,11 @@ var probeResult struct {
 // probe checks that sandbox-exec exists and can apply a profile (it cannot
 // inside another Seatbelt sandbox: profiles do not nest), and records facts
 // about the host.
-func probe(ctx context.Context, info *core.Info) {
+//
+// The probe does not use the caller's context: its answer is cached for the
+// life of the plugin, and a caller's cancellation must not be cached as
+// "unavailable".
+func probe(_ context.Context, info *core.Info) {
 	probeResult.once.Do(func() {
 		facts := map[string]string{"sandbox_exec": SandboxExec}
 		if v, err := unix.Sysctl("kern.osproductversion"); err == nil {
@@ -95,7 +99,7 @@ func probe(ctx context.Context, info *core.Info) {
 			probeResult.unavailable = fmt.Sprintf("%s is missing (%v): this macOS has no Seatbelt command-line tool; see docs/backends/darwin.md for the alternatives", SandboxExec, err)
 			return
 		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(pctx, SandboxExec, "-p", "(version 1)(allow default)", "--", "/usr/bin/true").CombinedOutput()
 		if err != nil {

@@ -228,10 +228,27 @@ func steps(p core.Policy, r *resolved, prof *Profile) []core.Step {
 	var cmd strings.Builder
 	cmd.WriteString(SandboxExec + " -p PROFILE")
 	for _, prm := range prof.Params {
-		cmd.WriteString(" -D " + prm.Name + "=" + strconv.Quote(prm.Value))
+		cmd.WriteString(" -D " + shellQuote(prm.Name+"="+prm.Value))
 	}
 	cmd.WriteString(" -- COMMAND...")
 	add("exec", "run", SandboxExec, cmd.String())
 	add("sbpl", "profile", "", prof.Text)
 	return out
+}
+
+// shellQuote quotes s for a POSIX shell, so that the command line in the
+// plan's steps can be pasted into a terminal: as is when it has only
+// harmless characters, else in single quotes ('\” for a quote).
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_/.,:=+@%-", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

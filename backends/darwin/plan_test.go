@@ -129,7 +129,7 @@ func TestPlan_StepsAndDetailCarryTheProfile(t *testing.T) {
 		if s.Action == "allow write" && s.Target == "/Users/me/ws" && s.Value == "WRITABLE_ROOT_0" {
 			sawWrite = true
 		}
-		if s.Layer == "exec" && strings.HasPrefix(s.Value, SandboxExec+" -p PROFILE -D WRITABLE_ROOT_0=\"/Users/me/ws\"") {
+		if s.Layer == "exec" && strings.HasPrefix(s.Value, SandboxExec+" -p PROFILE -D WRITABLE_ROOT_0=/Users/me/ws -D") {
 			sawExec = true
 		}
 	}
@@ -203,3 +203,17 @@ func TestBackend_NamesAndOptions(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"A=/Users/me/ws": "A=/Users/me/ws",
+		"A=a b":          "'A=a b'",
+		"A=it's":         `'A=it'\''s'`,
+		`R=^/x/\.[gG]`:   `'R=^/x/\.[gG]'`,
+		"":               "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
