@@ -2,6 +2,7 @@ package darwin
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,8 +150,10 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 	// (TMPDIR may well be a writable root's parent, or /tmp itself).
 	seen := map[string]bool{}
 	roots := map[string]bool{}
+	// core cleans paths with the local OS's separator; these are Mac
+	// paths, so turn them back (a no-op except when planning on Windows).
 	for _, w := range p.WritePaths() {
-		rp, err := res("writable root", w)
+		rp, err := res("writable root", filepath.ToSlash(w))
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +205,7 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 	// plus git directories named by .git files), resolved.
 	pseen := map[string]bool{}
 	for _, pp := range core.ResolveProtected(p, h.ReadFile, h.Stat) {
-		rp, err := res("protected path", pp.Path)
+		rp, err := res("protected path", filepath.ToSlash(pp.Path))
 		if err != nil {
 			return nil, err
 		}
