@@ -45,7 +45,7 @@ type app struct {
 	debug bool
 }
 
-// commands are sbx's subcommands, in the order `sbx --help` lists them.
+// commands are sbx's subcommands (`sbx --help` lists them sorted by name).
 // Adding a subcommand is one line here plus its cmd_NAME.go file; commands
 // that take a policy call addPolicyFlags and (*app).resolvePolicy.
 var commands = []func(*app) *cobra.Command{
