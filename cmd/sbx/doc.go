@@ -13,11 +13,16 @@
 // # Layout
 //
 // root.go builds the command tree (one line per subcommand); cmd_*.go hold
-// one subcommand each. flags.go, config*.go and policy.go turn flags,
-// files and environment into a core.Policy with the origin of every value
-// (addPolicyFlags, (*app).resolvePolicy), reusable by any subcommand that
-// takes a policy. opener.go is the small interface through which the CLI
-// reaches backends; host.go wires it to plugins/host, tests to a fake.
+// one subcommand each. The configuration is built in layers (config.go):
+// settings.go names the keys, configfile.go parses TOML files, values.go
+// parses values the same way for files, SBX_* variables and flags,
+// flags.go defines the policy flags (addPolicyFlags) and turns them into a
+// policy (resolvePolicy), merge.go merges the layers and records where
+// every value came from. Any subcommand that takes a policy reuses
+// addPolicyFlags and (*app).resolvePolicy. opener.go is the small
+// interface through which the CLI reaches backends; host.go wires it to
+// plugins/host, the tests to a fake (fake_test.go). term.go and the
+// signals files hold the interactive side of `sbx run`.
 //
 // # Exit status
 //
