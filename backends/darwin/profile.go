@@ -29,7 +29,10 @@ type Profile struct {
 
 // Param is one -D NAME=VALUE parameter of a profile.
 type Param struct {
-	Name  string `json:"name"`
+	// Name is the parameter's name, as the profile refers to it with
+	// (param "NAME").
+	Name string `json:"name"`
+	// Value is a path or a regular expression, passed as is.
 	Value string `json:"value"`
 }
 

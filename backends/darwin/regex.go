@@ -80,22 +80,75 @@ func isASCII(s string) bool {
 	return true
 }
 
-// nameRegex returns a regular expression (without anchors) matching name
-// in every spelling a case-insensitive, normalization-insensitive volume
-// treats as name. For a name with non-ASCII characters only the exact bytes
-// are matched: the caller reports that element as not fully enforced.
-func nameRegex(name string) (string, error) {
-	if strings.ContainsRune(name, 0) {
-		return "", fmt.Errorf("protected name %q contains NUL", name)
-	}
-	if !isASCII(name) {
-		return regexQuote(name), nil
+// foldRegex returns a regular expression (without anchors) matching s in
+// every spelling a case-insensitive, normalization-insensitive volume
+// treats as s: ASCII letters in either case, and the non-ASCII code points
+// that fold or normalize to ASCII (see foldAlternatives). Non-ASCII
+// characters of s are matched as their exact bytes: for a name that has
+// some, the caller reports the element as not fully enforced.
+func foldRegex(s string) (string, error) {
+	if strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("%q contains NUL", s)
 	}
 	var out strings.Builder
-	if err := foldFrom(name, 0, &out); err != nil {
-		return "", err
+	for i := 0; i < len(s); {
+		j := i
+		if s[i] >= 0x80 {
+			for j < len(s) && s[j] >= 0x80 {
+				j++
+			}
+			// UTF-8 bytes are never metacharacters.
+			out.WriteString(s[i:j])
+		} else {
+			for j < len(s) && s[j] < 0x80 {
+				j++
+			}
+			if err := foldASCII(s[i:j], &out); err != nil {
+				return "", err
+			}
+		}
+		i = j
+	}
+	if out.Len() > maxNameRegex {
+		return "", fmt.Errorf("%q has too many case-folding variants to match on macOS; shorten it", s)
 	}
 	return out.String(), nil
+}
+
+// nameRegex is foldRegex for a protected name, with an error that says so.
+func nameRegex(name string) (string, error) {
+	re, err := foldRegex(name)
+	if err != nil {
+		return "", fmt.Errorf("protected name: %w", err)
+	}
+	return re, nil
+}
+
+// foldASCII writes the pattern of an ASCII string. The string is cut where
+// no multi-character fold ("ss" → "ß") spans the cut, and each piece is
+// expanded on its own, so the pattern grows linearly with the string and
+// exponentially only with the length of a run of overlapping folds
+// ("sssss"), which maxNameRegex bounds.
+func foldASCII(s string, out *strings.Builder) error {
+	start, reach := 0, 0
+	for i := 0; i < len(s); i++ {
+		for _, f := range foldAlternatives {
+			if len(f.ascii) >= 2 && i+len(f.ascii) <= len(s) && strings.EqualFold(s[i:i+len(f.ascii)], f.ascii) {
+				reach = max(reach, i+len(f.ascii))
+			}
+		}
+		if reach > i+1 {
+			continue // a fold spans the cut after i
+		}
+		if err := foldFrom(s[start:i+1], 0, out); err != nil {
+			return err
+		}
+		if out.Len() > maxNameRegex {
+			return fmt.Errorf("%q has too many case-folding variants to match on macOS; shorten it", s)
+		}
+		start = i + 1
+	}
+	return nil
 }
 
 // foldFrom writes to out the pattern for name[i:]. At each position the
@@ -133,14 +186,14 @@ func foldFrom(name string, i int, out *strings.Builder) error {
 		options = append([]string{single + rest.String()}, options...)
 		out.WriteString("(" + strings.Join(options, "|") + ")")
 		if out.Len() > maxNameRegex {
-			return fmt.Errorf("protected name %q has too many case-folding variants to match on macOS; shorten it", name)
+			return fmt.Errorf("%q has too many case-folding variants to match on macOS; shorten it", name)
 		}
 		return nil
 	}
 	return nil
 }
 
-// charPattern is the pattern for one ASCII character of a protected name.
+// charPattern is the pattern for one ASCII character.
 func charPattern(c byte) string {
 	var alts []string
 	for _, f := range foldAlternatives {
@@ -174,7 +227,12 @@ func altGroup(alts []string) string {
 
 // protectedNameRegex returns the anchored regular expression matching
 // root/NAME (in every spelling of NAME) and everything beneath it: the
-// paths Seatbelt must refuse to write, create, rename or delete.
+// paths Seatbelt must refuse to write, create, rename or delete. The root
+// is folded too: Seatbelt sees the names the volume stores for existing
+// directories, so this only matters if it ever matched a path as the
+// program spelled it, and then "/Users/Me/WS/.git" must not slip past the
+// rule for "/Users/me/ws". On a case-sensitive volume it can refuse a
+// differently-cased sibling as well, which fails closed.
 func protectedNameRegex(root, name string) (string, error) {
 	if strings.ContainsRune(root, 0) {
 		return "", fmt.Errorf("path %q contains NUL", root)
@@ -183,6 +241,9 @@ func protectedNameRegex(root, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	prefix := regexQuote(strings.TrimRight(root, "/"))
+	prefix, err := foldRegex(strings.TrimRight(root, "/"))
+	if err != nil {
+		return "", fmt.Errorf("writable root: %w", err)
+	}
 	return "^" + prefix + "/" + n + "($|/)", nil
 }

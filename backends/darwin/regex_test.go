@@ -71,8 +71,8 @@ func TestNameRegex_NonASCIIMatchesExactBytesOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if expr != `ünï\.d` {
-		t.Errorf("nameRegex = %q, want the name quoted", expr)
+	if expr != `ü[nN]ï\.[dD]` {
+		t.Errorf("nameRegex = %q, want the non-ASCII letters exact and the ASCII ones folded", expr)
 	}
 }
 
@@ -91,12 +91,31 @@ func TestNameRegex_RefusesNULAndExplosiveNames(t *testing.T) {
 	}
 }
 
+func TestFoldRegex_LinearForLongPathsWithManyFolds(t *testing.T) {
+	// Every "ss", "st", "fi" here has an alternative; expanded together
+	// they would be 2^n long. Cut into independent pieces they are not.
+	root := "/Users/me/" + strings.Repeat("classes/first/staff/", 20)
+	expr, err := foldRegex(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(expr) > 40*len(root) {
+		t.Errorf("pattern of %d bytes for a %d-byte path", len(expr), len(root))
+	}
+	re := regexp.MustCompile("^" + expr + "$")
+	for _, m := range []string{root, strings.ToUpper(root), strings.ReplaceAll(root, "ss", "\u00DF"), strings.ReplaceAll(root, "first", "\uFB01r\uFB06")} {
+		if !re.MatchString(m) {
+			t.Errorf("does not match %q", m)
+		}
+	}
+}
+
 func TestProtectedNameRegex_AnchoredToTheRoot(t *testing.T) {
 	tests := []struct {
 		root, name string
 		match, not []string
 	}{
-		{"/Users/me/ws", ".git", []string{"/Users/me/ws/.git", "/Users/me/ws/.GIT/config", "/Users/me/ws/.Git/"}, []string{"/Users/me/ws/sub/.git", "/Users/me/wsx/.git", "/Users/me/ws/.gitignore", "/x/Users/me/ws/.git"}},
+		{"/Users/me/ws", ".git", []string{"/Users/me/ws/.git", "/Users/me/ws/.GIT/config", "/Users/me/ws/.Git/", "/users/ME/Ws/.git"}, []string{"/Users/me/ws/sub/.git", "/Users/me/wsx/.git", "/Users/me/ws/.gitignore", "/x/Users/me/ws/.git"}},
 		{"/", ".git", []string{"/.git", "/.GIT/x"}, []string{"/a/.git", "//.git"}},
 		{"/a.b", ".git", []string{"/a.b/.git"}, []string{"/aXb/.git"}},
 		{"/a\nb", ".git", []string{"/a\nb/.git"}, []string{"/b/.git", "/a\n/.git"}},
