@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sbxdev/sbx/core"
 )
 
@@ -100,6 +102,17 @@ func sandboxed(t *testing.T, p core.Policy, env []string, argv ...string) (*core
 func sh(t *testing.T, p core.Policy, script string) (*core.RunResult, string, string) {
 	t.Helper()
 	return sandboxed(t, p, nil, "/bin/sh", "-c", script)
+}
+
+// alive reports whether pid is a running process: not gone and not a
+// zombie waiting for launchd to reap it (killed, but not yet collected).
+func alive(pid int) bool {
+	kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid)
+	if err != nil || int(kp.Proc.P_pid) != pid {
+		return false
+	}
+	const zombie = 5 // SZOMB
+	return kp.Proc.P_stat != zombie
 }
 
 func exists(path string) bool {
@@ -321,10 +334,34 @@ func TestRun_Darwin_TimeoutKillsTree(t *testing.T) {
 		t.Errorf("timed out %v, exit %d; want true, 124", res.TimedOut, res.ExitCode)
 	}
 	if pid, err := strconv.Atoi(strings.TrimSpace(out)); err == nil {
-		if err := syscall.Kill(pid, 0); err == nil {
+		if alive(pid) {
 			t.Errorf("background sleep %d survived the run", pid)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
+	}
+}
+
+// A descendant that left the process group (setsid) while its parent is
+// still running is found through its parent link and killed too.
+func TestRun_Darwin_TimeoutKillsDescendantThatLeftTheGroup(t *testing.T) {
+	needSeatbelt(t)
+	if _, err := os.Stat("/usr/bin/perl"); err != nil {
+		t.Skip("no /usr/bin/perl to call setsid with")
+	}
+	ws, _ := workspace(t)
+	p := policy(ws)
+	p.Limits.Timeout = 2 * time.Second
+	res, out, errOut := sh(t, p, `/usr/bin/perl -e 'use POSIX; POSIX::setsid(); $|=1; print "$$\n"; sleep 300' & wait`)
+	if !res.TimedOut {
+		t.Fatalf("not timed out: exit %d, %s", res.ExitCode, errOut)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("no pid printed: %q %q", out, errOut)
+	}
+	if alive(pid) {
+		t.Errorf("setsid'd descendant %d survived the run", pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 
