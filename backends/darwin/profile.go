@@ -152,7 +152,6 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 	// Writable roots, then temporary directories, without duplicates
 	// (TMPDIR may well be a writable root's parent, or /tmp itself).
 	seen := map[string]bool{}
-	roots := map[string]bool{}
 	// core cleans paths with the local OS's separator; these are Mac
 	// paths, so turn them back (a no-op except when planning on Windows).
 	for _, w := range p.WritePaths() {
@@ -164,7 +163,6 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 			continue
 		}
 		seen[rp] = true
-		roots[rp] = true
 		r.grants = append(r.grants, grant{path: rp, param: paramWritableRoot + strconv.Itoa(len(r.grants))})
 	}
 	if p.WritableTmp {
@@ -216,15 +214,15 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 			continue
 		}
 		pseen[rp] = true
-		p := protectedPath{path: rp, name: pp.Name}
-		if !r.inAnyGrant(p) {
+		prot := protectedPath{path: rp, name: pp.Name}
+		if !r.inAnyGrant(prot) {
 			// Outside every writable directory (a worktree's git
 			// directory elsewhere): read-only anyway, no rule needed.
 			r.protOutside = append(r.protOutside, rp)
 			continue
 		}
-		p.param = paramProtectedPath + strconv.Itoa(len(r.protPaths))
-		r.protPaths = append(r.protPaths, p)
+		prot.param = paramProtectedPath + strconv.Itoa(len(r.protPaths))
+		r.protPaths = append(r.protPaths, prot)
 	}
 	// Protected names in every spelling, directly inside every writable
 	// root (temporary directories have no protected names).
