@@ -65,7 +65,11 @@ func canonicalCase(path string) string {
 	if err := unix.FcntlFstore(uintptr(fd), unix.F_GETPATH, (*unix.Fstore_t)(unsafe.Pointer(&buf[0]))); err != nil {
 		return path
 	}
-	got := string(buf[:bytes.IndexByte(buf[:], 0)])
+	n := bytes.IndexByte(buf[:], 0)
+	if n < 0 {
+		return path
+	}
+	got := string(buf[:n])
 	if got != path && strings.EqualFold(got, path) {
 		return got
 	}
