@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"os"
 	"strings"
 )
 
@@ -186,3 +187,19 @@ func FakeSetupDone() HostFacts {
 	}
 	return f
 }
+
+// OSFS is the FS of the real file system.
+type OSFS struct{}
+
+// Stat implements FS (os.Lstat: a final symlink or junction is not
+// followed).
+func (OSFS) Stat(path string) (bool, bool) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false, false
+	}
+	return true, fi.IsDir()
+}
+
+// ReadFile implements FS.
+func (OSFS) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }

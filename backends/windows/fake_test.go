@@ -2,6 +2,9 @@ package windows
 
 import (
 	"fmt"
+	"runtime"
+
+	"github.com/sbxdev/sbx/backends/windows/protocol"
 	"sort"
 	"strings"
 	"sync"
@@ -312,3 +315,64 @@ func (f *fakeOS) Uninstall() error {
 func (f *fakeOS) Installed() (int, error) { return f.wfp, nil }
 
 func (f *fakeOS) apis() LaunchAPIs { return LaunchAPIs{Token: f, Job: f, Process: f} }
+
+// fakeStdio gives the child preset output and records its input.
+type fakeStdio struct {
+	out, errOut string
+	in          *closeBuffer
+	closed      bool
+	started     bool
+}
+
+type closeBuffer struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	closed bool
+}
+
+func (c *closeBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Write(p)
+}
+func (c *closeBuffer) Close() error { c.mu.Lock(); c.closed = true; c.mu.Unlock(); return nil }
+
+// waitClosed returns the content once the writer closed it.
+func (c *closeBuffer) waitClosed() string {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			defer c.mu.Unlock()
+			return c.b.String()
+		}
+		c.mu.Unlock()
+		runtime.Gosched()
+	}
+}
+
+func (s *fakeStdio) Open(tty *protocol.Resize) (*ChildStdio, error) {
+	s.in = &closeBuffer{}
+	return &ChildStdio{
+		In: 1, Out: 2, Err: 3,
+		Stdin: s.in, Stdout: strings.NewReader(s.out), Stderr: strings.NewReader(s.errOut),
+		AfterStart: func() { s.started = true },
+		Close:      func() { s.closed = true },
+	}, nil
+}
+
+type fakeFiles struct{ written map[string]map[string]string }
+
+func (f *fakeFiles) WriteFiles(dir string, files map[string]string) error {
+	if f.written == nil {
+		f.written = map[string]map[string]string{}
+	}
+	f.written[dir] = files
+	return nil
+}
+
+type fakeDesktop struct{ prepared, undone int }
+
+func (d *fakeDesktop) Prepare(DesktopPlan) (func(), error) {
+	d.prepared++
+	return func() { d.undone++ }, nil
+}

@@ -104,7 +104,10 @@ type Resize struct {
 
 // Exit is how the command ended.
 type Exit struct {
-	ExitCode      int    `json:"exit_code"`
+	ExitCode int `json:"exit_code"`
+	// Signal is the POSIX signal that ended the command (forwarded
+	// SIGTERM/SIGKILL, or a cancel), 0 if it exited by itself.
+	Signal        int    `json:"signal,omitempty"`
 	TimedOut      bool   `json:"timed_out,omitempty"`
 	LimitExceeded string `json:"limit_exceeded,omitempty"`
 }

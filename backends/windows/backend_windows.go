@@ -1,0 +1,29 @@
+//go:build windows
+
+package windows
+
+import (
+	"context"
+	"io"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// winPlatform is the real platform.
+type winPlatform struct{}
+
+func newPlatform() platform { return winPlatform{} }
+
+func (winPlatform) Facts(ctx context.Context) (HostFacts, error) { return detectFacts(ctx) }
+
+func (winPlatform) Run(ctx context.Context, in *RunInput) (*core.RunResult, error) {
+	return runWindows(ctx, in)
+}
+
+func (winPlatform) Setup(ctx context.Context, m Mode, req core.SetupRequest, f HostFacts, progress io.Writer) error {
+	return setupWindows(ctx, m, req, f, progress)
+}
+
+func (winPlatform) Status(ctx context.Context, m Mode, f HostFacts) (core.SetupStatus, error) {
+	return statusWindows(ctx, m, f)
+}
