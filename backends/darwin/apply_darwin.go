@@ -13,21 +13,25 @@ import (
 	"github.com/sbxdev/sbx/plugins/sdk/proc"
 )
 
+// ready refuses when sandbox-exec is missing or cannot apply a profile here
+// (inside another sandbox), with the reason, rather than letting the
+// command fail obscurely. The probe runs once per plugin process.
+func ready(ctx context.Context) error {
+	var info core.Info
+	info.Facts = map[string]string{}
+	probe(ctx, &info)
+	if !info.Available {
+		return fmt.Errorf("%w: %s", core.ErrUnavailable, info.Unavailable)
+	}
+	return nil
+}
+
 // run starts the command under prof with sandbox-exec (through the limits
 // helper when the policy limits processes) and waits for it. The plan has
 // been checked against the run's acceptance already.
 func run(ctx context.Context, req *core.RunRequest, prof *Profile) (*core.RunResult, error) {
 	if len(req.Argv) == 0 {
 		return nil, fmt.Errorf("%w: no command given: pass the program to run and its arguments", core.ErrInvalidPolicy)
-	}
-	// sandbox-exec missing, or unable to apply a profile here (inside
-	// another sandbox): refuse with the reason rather than let the command
-	// fail obscurely. The probe runs once per plugin process.
-	var info core.Info
-	info.Facts = map[string]string{}
-	probe(ctx, &info)
-	if !info.Available {
-		return nil, fmt.Errorf("%w: %s", core.ErrUnavailable, info.Unavailable)
 	}
 	argv := commandLine(prof, req.Argv)
 	path := SandboxExec

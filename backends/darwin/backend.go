@@ -98,6 +98,11 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if err != nil {
 		return nil, err
 	}
+	// Not macOS, or Seatbelt unusable here: say so before anything about
+	// strengths, which would not matter.
+	if err := ready(ctx); err != nil {
+		return nil, err
+	}
 	if err := plan.Report.Check(req.Accept); err != nil {
 		return nil, err
 	}

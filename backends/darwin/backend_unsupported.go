@@ -31,6 +31,9 @@ func probe(_ context.Context, info *core.Info) {
 	info.Unavailable = "macOS only: Seatbelt (sandbox-exec) does not exist on this OS. `sbx explain --backend=darwin-seatbelt` still shows the profile it would use."
 }
 
+// ready refuses: commands run under Seatbelt only on macOS.
+func ready(context.Context) error { return errNotDarwin }
+
 // run refuses: commands run under Seatbelt only on macOS.
 func run(context.Context, *core.RunRequest, *Profile) (*core.RunResult, error) {
 	return nil, errNotDarwin

@@ -45,12 +45,21 @@ func TestBackend_Run_NonDarwinIsUnsupported(t *testing.T) {
 	}
 }
 
-func TestBackend_Run_StrictRefusesBeforeAnything(t *testing.T) {
+func TestBackend_Run_NonDarwinRefusesBeforeStrengthsOrDiagnostics(t *testing.T) {
+	var diag strings.Builder
 	_, err := New(Name).Run(t.Context(), &core.RunRequest{
-		Policy: core.DefaultPolicy("/tmp/ws"),
-		Argv:   []string{"true"},
+		Policy:      core.DefaultPolicy("/tmp/ws"),
+		Argv:        []string{"true"},
+		Diagnostics: &diag,
 	})
-	if !errors.Is(err, core.ErrNotEnforced) {
-		t.Errorf("err = %v, want ErrNotEnforced (the process tree is advisory)", err)
+	if !errors.Is(err, core.ErrUnsupported) || diag.Len() != 0 {
+		t.Errorf("err = %v, diagnostics %q; want ErrUnsupported and nothing printed", err, diag.String())
+	}
+}
+
+func TestBackend_Run_InvalidPolicyFirst(t *testing.T) {
+	_, err := New(Name).Run(t.Context(), &core.RunRequest{Policy: core.DefaultPolicy("relative"), Argv: []string{"true"}})
+	if !errors.Is(err, core.ErrInvalidPolicy) {
+		t.Errorf("err = %v, want ErrInvalidPolicy", err)
 	}
 }
