@@ -567,3 +567,23 @@ func TestLimits_AllLimitsApplyAndCgroupsAreRemoved(t *testing.T) {
 		}
 	})
 }
+
+// TestEscape_TIOCSTIControlWithoutFilter proves the TIOCSTI test is not
+// vacuous: without the seccomp filter the same injection succeeds.
+func TestEscape_TIOCSTIControlWithoutFilter(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		f := probeOnce()
+		f.Seccomp, f.SeccompNote = false, "disabled for the control run"
+		b, err := New(s.b.name, f)
+		must(t, err)
+		var out bytes.Buffer
+		res, err := b.Run(context.Background(), &core.RunRequest{Policy: s.policy(), Accept: core.Acceptance{BestEffort: true},
+			Argv: []string{s.self, actArg, "tiocsti"}, Env: os.Environ(), Stdout: &out, Stderr: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != actDone {
+			t.Skipf("TIOCSTI is refused here even without the filter (dev.tty.legacy_tiocsti=0?): %s", out.String())
+		}
+	})
+}

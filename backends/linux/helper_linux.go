@@ -143,6 +143,11 @@ func runExecHelper() int {
 	if err := os.Chdir(cfg.Dir); err != nil {
 		return fail(status, classOf(err), fmt.Errorf("working directory: %w", err))
 	}
+	if cfg.Plan.DropCapabilities {
+		if err := dropCapabilities(); err != nil {
+			return fail(status, "permission", err)
+		}
+	}
 	if err := confine(cfg.Plan); err != nil {
 		return fail(status, "unsupported", err)
 	}

@@ -527,6 +527,9 @@ func (b *builder) landlockMode() error {
 			ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindFile, Access: devRW, Why: "new ptys"})
 		}
 	}
+	// Root keeps no capability either (CAP_DAC_OVERRIDE, CAP_CHOWN, ...):
+	// Landlock does not cover everything they allow.
+	b.pl.DropCapabilities = in.Facts.UID == 0
 	b.pl.ProcessTree = "subreaper + process-tree walk (setsid and double-forked processes are reparented to the plugin and killed)"
 	if b.limitsCgroup() {
 		b.pl.ProcessTree = "every process of the run's cgroup is killed, then a subreaper process-tree walk"

@@ -59,6 +59,9 @@ func (b *builder) report() core.Report {
 			} else {
 				el.Mechanism = "landlock: no write right outside the writable roots"
 				el.Note = "Landlock does not cover metadata: chmod, chown, utimes and xattrs on files the user owns outside the writable roots still work (linux-namespaces refuses them)"
+				if in.Facts.UID == 0 {
+					el.Note += "; as root that includes system files owned by root (capabilities are dropped, ownership is not)"
+				}
 				if truncateGap {
 					el.Strength, el.Note = core.Absent, truncateNote
 				}
