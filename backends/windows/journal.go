@@ -82,7 +82,8 @@ func saveJournal(s JournalStore, j *Journal) error {
 }
 
 // ApplyACEs adds the plan's ACEs that are not there yet, journaling each
-// one before it is added. ACEs already present are skipped, so a second
+// one before it is added. ACEs of StageSetup are left to the elevated
+// setup. ACEs already present are skipped, so a second
 // run of the same plan changes nothing. It fails closed: the first error
 // stops it, and the run must not start.
 func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time) (added int, err error) {
@@ -90,7 +91,13 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 	if err != nil {
 		return 0, err
 	}
-	for _, group := range groupByPath(aces) {
+	var mine []ACE
+	for _, a := range aces {
+		if a.Stage != StageSetup {
+			mine = append(mine, a)
+		}
+	}
+	for _, group := range groupByPath(mine) {
 		path := group[0].Path
 		before, err := api.GetDACL(path)
 		if err != nil {
@@ -321,16 +328,31 @@ func daclHas(sddl string, a ACE) bool {
 	return false
 }
 
-// rightsMask parses the rights of an SDDL ACE: hex or the file aliases.
+// sddlRights are the two-letter access rights of SDDL ace strings.
+var sddlRights = map[string]uint32{
+	"GA": MaskGenericAll, "GX": 0x20000000, "GW": 0x40000000, "GR": 0x80000000,
+	"SD": Delete, "RC": ReadControl, "WD": WriteDAC, "WO": WriteOwner,
+	"CC": 0x1, "DC": 0x2, "LC": 0x4, "SW": 0x8, "RP": 0x10, "WP": 0x20, "DT": 0x40, "LO": 0x80, "CR": 0x100,
+	"FA": 0x1f01ff, "FR": FileGenericRead, "FW": FileGenericWrite, "FX": FileGenericExecute,
+}
+
+// rightsMask parses the rights of an SDDL ACE: hexadecimal ("0x1301bf")
+// or a run of two-letter rights ("FRFX", "SDRCWDWO"). It returns 0 for
+// anything else, which matches no ACE sbx adds.
 func rightsMask(r string) uint32 {
 	var m uint32
 	if _, err := fmt.Sscanf(r, "0x%x", &m); err == nil {
 		return m
 	}
-	aliases := map[string]uint32{"FA": 0x1f01ff, "FR": FileGenericRead, "FW": FileGenericWrite, "FX": FileGenericExecute,
-		"GA": MaskGenericAll, "SD": Delete, "RC": ReadControl, "WD": WriteDAC, "WO": WriteOwner}
+	if len(r)%2 != 0 {
+		return 0
+	}
 	for i := 0; i+2 <= len(r); i += 2 {
-		m |= aliases[r[i:i+2]]
+		bit, ok := sddlRights[r[i:i+2]]
+		if !ok {
+			return 0
+		}
+		m |= bit
 	}
 	return m
 }

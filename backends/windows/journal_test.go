@@ -162,7 +162,11 @@ func TestDaclHas(t *testing.T) {
 	if daclHas("D:(A;CI;0x1301bf;;;S-1-5-21-1-2-3-4)", a) {
 		t.Fatal("different inheritance counted")
 	}
-	if rightsMask("FA") != 0x1f01ff || rightsMask("FRFX") != FileGenericRead|FileGenericExecute {
-		t.Fatal("aliases")
+	for in, want := range map[string]uint32{"FA": 0x1f01ff, "FRFX": FileGenericRead | FileGenericExecute,
+		"SDRCWDWO": Delete | ReadControl | WriteDAC | WriteOwner, "0x1301bf": MaskModify, "DCLCRPCR": 0x2 | 0x4 | 0x10 | 0x100,
+		"ZZ": 0, "F": 0} {
+		if got := rightsMask(in); got != want {
+			t.Errorf("rightsMask(%q) = %#x, want %#x", in, got, want)
+		}
 	}
 }

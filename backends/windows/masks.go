@@ -120,7 +120,13 @@ type ACE struct {
 	Why string `json:"why"`
 	// Optional ACEs may fail without failing the run (the NUL device).
 	Optional bool `json:"optional,omitempty"`
+	// Stage is StageSetup for ACEs the elevated setup installs (as
+	// administrator); the others are added by the run, as the real user.
+	Stage string `json:"stage,omitempty"`
 }
+
+// StageSetup marks ACEs installed by the elevated setup.
+const StageSetup = "setup"
 
 // SDDL is the ACE in SDDL ace-string form, e.g. "(A;OICI;0x1301bf;;;S-1-...)".
 func (a ACE) SDDL() string {

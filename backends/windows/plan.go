@@ -272,6 +272,9 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 
 	tmpDirs := tempDirs(in.Mode, f, deny)
 	writable := p.WritePaths()
+	if err := checkRoots(writable, f); err != nil {
+		return nil, nil, err
+	}
 	var roots []string
 	roots = append(roots, writable...)
 	if p.WritableTmp {
@@ -287,7 +290,27 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 	}
 	if p.WritableTmp {
 		for _, t := range tmpDirs {
-			d.ACEs = append(d.ACEs, newACE(t, Allow, d.SIDs.Base, MaskModify, InheritBoth, "temporary directory: the base SID may modify"))
+			a := newACE(t, Allow, d.SIDs.Base, MaskModify, InheritBoth, "temporary directory: the base SID may modify")
+			if in.Mode == ModeElevated {
+				// The sandbox users' TEMP is theirs: only the
+				// administrator setup can change its DACL.
+				a.Stage = StageSetup
+			}
+			d.ACEs = append(d.ACEs, a)
+		}
+	}
+	if in.Mode == ModeElevated {
+		// The sandbox users must read what the command is about,
+		// even where the real user's profile hides it.
+		var readable []string
+		if p.ReadOnly {
+			readable = append(readable, p.Workspace)
+		}
+		if p.Read.Mode == core.ReadRestricted {
+			readable = append(readable, p.Read.Paths...)
+		}
+		for _, r := range readable {
+			d.ACEs = append(d.ACEs, newACE(winClean(r), Allow, f.Setup.GroupSID, MaskReadExecute, InheritBoth, "readable by the sandbox group"))
 		}
 	}
 	nul := newACE(`\\.\NUL`, Allow, d.SIDs.Base, FileGenericRead|FileGenericWrite, InheritNone, "the NUL device stays writable (\"> NUL\")")
@@ -324,6 +347,39 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 		return nil, nil, fmt.Errorf("windows plan: encode detail: %w", err)
 	}
 	return plan, d, nil
+}
+
+// checkRoots refuses writable roots whose persistent, inherited grant would
+// hand the sandbox the user's startup folder, shell profiles and
+// credentials, or the system: the profile itself or anything above it, a
+// drive root, and the Windows and Program Files trees.
+func checkRoots(roots []string, f HostFacts) error {
+	var probs []core.Problem
+	for i, r := range roots {
+		why := ""
+		c := winClean(r)
+		switch {
+		case f.ProfileDir != "" && winWithin(f.ProfileDir, r):
+			why = "contains your profile (" + f.ProfileDir + "): the Windows backend grants writes with persistent, inherited ACEs, which would make your Startup folder, PowerShell profile and credentials writable by every sandboxed command; use a project directory"
+		case len(c) == 3 && c[1] == ':':
+			why = "is a drive root: granting it would make the whole drive writable; use a project directory"
+		case f.SystemRoot != "" && winWithin(r, f.SystemRoot), f.ProgramFiles != "" && winWithin(r, f.ProgramFiles):
+			why = "is a system directory; sbx does not change its ACLs"
+		case f.LocalAppData != "" && winWithin(r, f.StateDir()):
+			why = "is sbx's own state directory"
+		}
+		if why != "" {
+			field := "workspace"
+			if i > 0 {
+				field = fmt.Sprintf("writable_roots[%d]", i-1)
+			}
+			probs = append(probs, core.Problem{Field: field, Value: r, Reason: why})
+		}
+	}
+	if len(probs) > 0 {
+		return &core.PolicyError{Problems: probs}
+	}
+	return nil
 }
 
 // placeholderSetup fills the accounts of a setup that has not run, so the
@@ -582,11 +638,14 @@ func assess(in PlanInput, p core.Policy, f HostFacts, d *Detail, tmpDirs []strin
 			e.Mechanism = "inheritable modify ACE for an sbx SID"
 		case e.Boundary == core.BoundaryWrite && e.Requested == core.ReqProtected:
 			assessProtected(e, protected[e.Subject])
+			if in.Mode == ModeUnelevated && e.Note == "" {
+				e.Note = unverifiedWriteRestricted
+			}
 		case e.Boundary == core.BoundaryWrite:
 			if in.Mode == ModeUnelevated {
 				e.Strength = core.Advisory
 				e.Mechanism = "write-restricted token with only sbx SIDs restricting (enforced on local volumes)"
-				e.Note = "network shares (UNC paths, mapped drives) are checked by the file server against the user's own credentials, so writes there get through"
+				e.Note = "network shares (UNC paths, mapped drives) are checked by the file server against the user's own credentials, so writes there get through; " + unverifiedWriteRestricted
 			} else {
 				e.Strength = core.Enforced
 				e.Mechanism = "separate sandbox account + write-restricted token with only sbx SIDs restricting"
@@ -605,6 +664,10 @@ func assess(in PlanInput, p core.Policy, f HostFacts, d *Detail, tmpDirs []strin
 	}
 	return core.Report{Backend: in.Backend, Elements: els}
 }
+
+// unverifiedWriteRestricted is the open question about write-restricted
+// tokens, stated wherever the unelevated mode relies on them.
+const unverifiedWriteRestricted = "not verified on Windows by sbx's authors: that the kernel checks DELETE and WRITE_DAC (not only the GENERIC_WRITE bits) against the restricting SIDs; the Windows CI escape tests answer it"
 
 func assessProtected(e *core.Element, pps []ProtectedPlan) {
 	e.Strength = core.Enforced

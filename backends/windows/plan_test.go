@@ -552,3 +552,52 @@ func TestMaskString(t *testing.T) {
 		t.Fatal(a.SDDL())
 	}
 }
+
+func TestPlan_RefusesRootsThatWouldExposeProfileOrSystem(t *testing.T) {
+	for _, root := range []string{`C:\Users\alice`, `C:\Users`, `C:\`, `D:\`, `C:\Windows\Temp`, `C:\Program Files\Git`, `C:\Users\alice\AppData\Local\sbx\x`} {
+		t.Run(root, func(t *testing.T) {
+			_, _, err := BuildPlan(PlanInput{Mode: ModeUnelevated, Policy: core.DefaultPolicy(root), Nonce: testNonce}, FakeFacts())
+			if !errors.Is(err, core.ErrInvalidPolicy) {
+				t.Fatalf("got %v, want an invalid-policy error", err)
+			}
+		})
+	}
+	p := core.DefaultPolicy(`C:\Users\alice\src\proj`)
+	p.WritableRoots = []string{`C:\Users\alice`}
+	_, _, err := BuildPlan(PlanInput{Mode: ModeUnelevated, Policy: p, Nonce: testNonce}, FakeFacts())
+	if err == nil || !strings.Contains(err.Error(), "writable_roots[0]") {
+		t.Fatalf("err %v", err)
+	}
+	if _, _, err := BuildPlan(PlanInput{Mode: ModeUnelevated, Policy: core.DefaultPolicy(`C:\Users\alice\src\proj`), Nonce: testNonce}, FakeFacts()); err != nil {
+		t.Fatalf("a project inside the profile is fine: %v", err)
+	}
+}
+
+func TestPlan_ElevatedTempACEsAreLeftToSetup(t *testing.T) {
+	f := FakeSetupDone()
+	_, d := planFor(t, ModeElevated, core.DefaultPolicy(`C:\work`), f)
+	aces := acesFor(d, f.Setup.OfflineTemp)
+	if len(aces) != 1 || aces[0].Stage != StageSetup {
+		t.Fatalf("temp ACEs %+v", aces)
+	}
+	fo := newFakeOS()
+	if _, err := ApplyACEs(fo, &memStore{}, d.ACEs, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range fo.calls {
+		if strings.Contains(c, "sbx-offline") {
+			t.Fatalf("the run touched the sandbox user's TEMP: %v", fo.calls)
+		}
+	}
+}
+
+func TestPlan_ElevatedReadOnlyWorkspaceIsReadableByGroup(t *testing.T) {
+	f := FakeSetupDone()
+	p := core.DefaultPolicy(`C:\work`)
+	p.ReadOnly = true
+	_, d := planFor(t, ModeElevated, p, f)
+	aces := acesFor(d, `C:\work`)
+	if len(aces) != 1 || aces[0].SID != f.Setup.GroupSID || aces[0].Mask != MaskReadExecute {
+		t.Fatalf("aces %+v", aces)
+	}
+}
