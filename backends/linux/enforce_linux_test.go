@@ -587,3 +587,27 @@ func TestEscape_TIOCSTIControlWithoutFilter(t *testing.T) {
 		}
 	})
 }
+
+func TestEscape_WorkspaceInsideWritableTmp(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		base, err := os.MkdirTemp("/tmp", "sbx-linux-tmpws-")
+		must(t, err)
+		t.Cleanup(func() { os.RemoveAll(base) })
+		must(t, os.MkdirAll(base+"/.git", 0o755))
+		must(t, os.MkdirAll(base+"/src", 0o755))
+		must(t, os.WriteFile(base+"/.git/config", []byte("[core]\n"), 0o644))
+		p := core.DefaultPolicy(base) // writable_tmp = true
+		if s.b.name == NameLandlock {
+			_, _, err := s.runRes(p, "write", base+"/.git/config")
+			if !errors.Is(err, core.ErrNotEnforced) || !strings.Contains(err.Error(), "writable_tmp") {
+				t.Fatalf("landlock cannot hold .git under a writable /tmp: want a strict refusal, got %v", err)
+			}
+			return
+		}
+		s.refused(p, "append", base+"/.git/config")
+		unchanged(t, base+"/.git/config", "[core]\n")
+		s.allowed(p, "write", base+"/src/ok")
+		s.allowed(p, "write", "/tmp/"+filepath.Base(base)+"-tmpfile")
+		os.Remove("/tmp/" + filepath.Base(base) + "-tmpfile")
+	})
+}

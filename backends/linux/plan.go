@@ -635,6 +635,25 @@ func (b *builder) namespacesMode() error {
 			}
 		}
 	}
+	// Protected paths outside the writable roots but inside a writable
+	// temporary directory (a worktree's gitdir under /tmp) are re-bound
+	// read-only too.
+	bound := map[string]bool{}
+	for _, m := range roBinds {
+		bound[m.Target] = true
+	}
+	for _, pp := range in.Layout.Protected {
+		if bound[pp.Path] || !pp.Exists || b.isSymlink(pp) {
+			continue
+		}
+		for t := range tmpRW {
+			if inside(t, pp.Path) {
+				roBinds = append(roBinds, Mount{Op: MountBindRO, Source: pp.Path, Target: pp.Path, Why: "protected " + pp.Name + " inside a writable temporary directory"})
+				bound[pp.Path] = true
+				break
+			}
+		}
+	}
 	pl.Mounts = append(pl.Mounts, roBinds...)
 	m(MountPivotRoot, "", "/", "", "the old root is detached")
 	if p.Read.Mode == core.ReadRestricted && in.Facts.LandlockABI >= 1 {

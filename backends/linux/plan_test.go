@@ -447,3 +447,39 @@ func containsStr(l []string, s string) bool {
 	}
 	return false
 }
+
+func TestPlan_WorkspaceInsideWritableTmp(t *testing.T) {
+	// /tmp/w is the workspace and /tmp is writable by policy.
+	in := fakeInput(ModeLandlock)
+	in.Policy = core.DefaultPolicy("/tmp/w")
+	in.Layout.Protected = []core.ProtectedPath{{Path: "/tmp/w/.git", Root: "/tmp/w", Name: ".git", Exists: true, IsDir: true}}
+	in.Policy.Protected = []string{".git"}
+	in.Layout.Dirs = map[string][]Entry{"/tmp/w": {{Name: ".git", Kind: KindDir}, {Name: "src", Kind: KindDir}}}
+	in.Layout.Kinds["/tmp/w"] = KindDir
+	in.Layout.Kinds["/tmp/w/.git"] = KindDir
+	_, rep := mustPlan(t, in)
+	e := element(rep, core.BoundaryWrite, ".git")
+	if e.Strength != core.Absent || !strings.Contains(e.Note, "writable_tmp") {
+		t.Fatalf("landlock: a protected path under a writable /tmp cannot be held: %s", e.Summary())
+	}
+	if err := rep.Check(core.Acceptance{}); !errors.Is(err, core.ErrNotEnforced) {
+		t.Fatalf("a strict run must refuse: %v", err)
+	}
+	in.Mode = ModeNamespaces
+	pl, rep := mustPlan(t, in)
+	if e := element(rep, core.BoundaryWrite, ".git"); e.Strength != core.Enforced {
+		t.Errorf("namespaces: %s", e.Summary())
+	}
+	var tmpAt, gitAt = -1, -1
+	for i, m := range pl.Mounts {
+		switch {
+		case m.Target == "/tmp" && m.Op == MountBindRW:
+			tmpAt = i
+		case m.Target == "/tmp/w/.git" && m.Op == MountBindRO:
+			gitAt = i
+		}
+	}
+	if tmpAt < 0 || gitAt < tmpAt {
+		t.Errorf("namespaces: /tmp bound at %d, .git read-only at %d: .git must come after", tmpAt, gitAt)
+	}
+}

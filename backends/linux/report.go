@@ -47,6 +47,9 @@ func (b *builder) report() core.Report {
 			}
 		case el.Boundary == core.BoundaryWrite && el.Requested == core.ReqProtected:
 			el.Mechanism, el.Note = b.protectedMechanism(el.Subject)
+			if el.Note != "" {
+				el.Strength = core.Absent
+			}
 			if truncateGap {
 				el.Strength, el.Note = core.Absent, truncateNote
 			}
@@ -110,12 +113,26 @@ func (b *builder) protectedMechanism(name string) (mech, note string) {
 		}
 		parts = append(parts, path+": "+how)
 	}
+	var notes []string
 	for _, pp := range b.in.Layout.Protected {
-		if pp.Name == name && pp.Via != "" {
+		if pp.Name != name {
+			continue
+		}
+		if pp.Via != "" {
 			parts = append(parts, pp.Path+" (via "+pp.Via+"): read-only")
 		}
+		// Landlock rules only add up: a protected path below a directory
+		// that is writable as a whole (a writable temporary directory)
+		// cannot be kept read-only.
+		if b.pl.Mode == ModeLandlock {
+			for _, t := range b.writableTmp() {
+				if inside(t, pp.Path) {
+					notes = append(notes, fmt.Sprintf("%s is inside %s, which the policy makes writable: Landlock cannot keep it read-only there; move the workspace out of %s, set writable_tmp = false, or use linux-namespaces", pp.Path, t, t))
+				}
+			}
+		}
 	}
-	return strings.Join(parts, "; "), ""
+	return strings.Join(parts, "; "), strings.Join(notes, "; ")
 }
 
 func (b *builder) assessNetwork(el *core.Element) {
