@@ -6,24 +6,37 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	toml "github.com/pelletier/go-toml/v2"
+	"github.com/spf13/viper"
 
 	"github.com/sbxdev/sbx/core"
 )
 
-// The TOML shape of a configuration file. Decoding into these structs with
-// unknown fields disallowed gives every unknown key with its line, and a
-// type mismatch with its line; pointers tell "not set" from "set to zero".
+// The TOML shape of a configuration file. The same structs serve two
+// decoders, through the one set of `toml` tags:
 //
-// Why go-toml directly and not viper: viper lower-cases every key it reads,
-// table keys included, which would turn env.set = { PATH = "..." } into
-// "path" and make a plugin_checksums pin for a mixed-case plugin name never
-// match (a pin that silently does not apply). It also casts values leniently
-// ("yes" reads as false for a bool) and keeps no record of where a value
-// came from, which `sbx config` must show. go-toml is the parser viper
-// itself uses.
+//   - viper reads the file (ReadConfig, TOML) and decodes it into tomlFile
+//     (UnmarshalExact with strictDecoding): that is where the values come
+//     from;
+//   - before that, go-toml decodes the same bytes into tomlFile with unknown
+//     fields disallowed (checkFile). go-toml is the parser viper itself uses,
+//     but viper's errors carry no position; this pass gives every syntax
+//     error, unknown key and value of the wrong type its file:line:col.
+//
+// Pointers tell "not set" from "set to zero".
+//
+// Three things viper cannot be trusted with are taken from go-toml's pass:
+// viper lower-cases every key it reads, so the names inside env.set
+// (variable names: PATH is not path) and plugin_checksums (plugin binary
+// names: a pin for a mixed-case name would silently never match), and the
+// names of profiles ([profiles.CI] is selected by --profile CI), keep the
+// case the file gives them only there. For the same reason a file whose
+// keys differ only in case ("network" and "Network") is refused: viper
+// would keep one of them at random.
 
 type tomlEnv struct {
 	Inherit *bool             `toml:"inherit"`
@@ -111,18 +124,23 @@ var (
 		kRead, kWritableTmp, "env", kTimeout, kMemory, kPids, kCPU, kAllowAdvisory, kBestEffort}
 )
 
-// parseConfigFile decodes a configuration file. Relative paths in it are
+// parseConfigFile decodes a configuration file: checkFile for the errors
+// with their positions, then viper for the values (viperDecode), with the
+// case-sensitive names put back (keepCase). Relative paths in it are
 // resolved against the file's directory, "~" against home. It returns every
 // problem found (unknown keys, bad values) as a *configError, together with
 // the file's valid values; a TOML syntax or type error stops decoding, is
 // reported with file:line:col, and gives no values.
 func parseConfigFile(path string, data []byte, home string) (*fileConfig, error) {
-	var raw tomlFile
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, &configError{Problems: decodeProblems(path, data, err)}
+	checked, err := checkFile(path, data)
+	if err != nil {
+		return nil, err
 	}
+	raw, err := viperDecode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	keepCase(&raw, checked)
 	dir := filepath.Dir(path)
 	var probs []string
 	fc := &fileConfig{Path: path, Profiles: map[string]settings{}}
@@ -179,6 +197,144 @@ func parseConfigFile(path string, data []byte, home string) (*fileConfig, error)
 		return fc, &configError{Problems: probs}
 	}
 	return fc, nil
+}
+
+// checkFile is the strict go-toml pass over a file (see the top of this
+// file): it reports syntax errors, unknown keys and values of the wrong
+// type with file:line:col, and keys that differ only in case. It returns
+// the file as go-toml read it, for the names whose case viper loses.
+func checkFile(path string, data []byte) (*tomlFile, error) {
+	var checked tomlFile
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&checked); err != nil {
+		return nil, &configError{Problems: decodeProblems(path, data, err)}
+	}
+	// The document as plain tables, to compare the spelling of its keys.
+	// It parsed just above, so this cannot fail; checked anyway.
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return nil, &configError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
+	}
+	if probs := caseClashes(path, nil, doc); len(probs) > 0 {
+		return nil, &configError{Problems: probs}
+	}
+	return &checked, nil
+}
+
+// caseClashes returns a problem for each pair of keys of table (at the key
+// path parent) that differ only in case, and for those of the tables
+// inside it, except inside the tables whose names are case-sensitive.
+func caseClashes(path string, parent []string, table map[string]any) []string {
+	var probs []string
+	seen := map[string]string{}
+	for _, k := range sortedKeys(table) {
+		key := append(slices.Clone(parent), k)
+		lower := strings.ToLower(k)
+		if first, ok := seen[lower]; ok {
+			probs = append(probs, fmt.Sprintf("%s: keys %q and %q differ only in case; sbx reads keys case-insensitively, so keep one of them",
+				path, strings.Join(append(slices.Clone(parent), first), "."), strings.Join(key, ".")))
+			continue
+		}
+		seen[lower] = k
+		if sub, ok := table[k].(map[string]any); ok && !caseSensitiveTable(key) {
+			probs = append(probs, caseClashes(path, key, sub)...)
+		}
+	}
+	return probs
+}
+
+// caseSensitiveTable reports whether key names a table whose entries keep
+// their case: env.set, profiles.NAME.env.set and plugin_checksums.
+func caseSensitiveTable(key []string) bool {
+	k := make([]string, len(key))
+	for i, part := range key {
+		k[i] = strings.ToLower(part)
+	}
+	switch {
+	case len(k) == 1:
+		return k[0] == kPluginChecksums
+	case len(k) == 2:
+		return k[0] == "env" && k[1] == "set"
+	case len(k) == 4:
+		return k[0] == kProfiles && k[2] == "env" && k[3] == "set"
+	}
+	return false
+}
+
+// fileKeyDelim separates the levels of a key inside the viper of a file.
+// Not viper's ".": profile names and env.set names may contain dots
+// ([profiles."go1.22"]), and viper would split them into nested tables.
+// A name with a NUL in it (only possible as a "\u0000" escape) is split
+// instead, and then fails to decode: refused, not misread.
+const fileKeyDelim = "\x00"
+
+// viperDecode has viper read a file's TOML and decode it into a tomlFile,
+// strictly (strictDecoding). checkFile has already reported what is wrong
+// with the file, with positions, so an error here is not expected; if one
+// comes, it is reported as it is.
+func viperDecode(path string, data []byte) (tomlFile, error) {
+	v := viper.NewWithOptions(viper.KeyDelimiter(fileKeyDelim))
+	v.SetConfigFile(path)
+	v.SetConfigType("toml")
+	var t tomlFile
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return t, &configError{Problems: []string{fmt.Sprintf("%s: %v (see docs/configuration.md)", path, err)}}
+	}
+	if err := v.UnmarshalExact(&t, strictDecoding); err != nil {
+		return t, &configError{Problems: []string{fmt.Sprintf("%s: %v (see docs/configuration.md)",
+			path, strings.ReplaceAll(err.Error(), fileKeyDelim, "."))}}
+	}
+	return t, nil
+}
+
+// strictDecoding makes viper's decoding as strict as sbx's file format: a
+// key the structs do not have is an error (UnmarshalExact asks for that
+// too), nothing is converted from another type ("yes" is not a boolean, 1
+// is not a string: no WeaklyTypedInput), and viper's string-to-duration
+// and string-to-list hooks are off, because values are parsed by values.go
+// as in every other layer. tomlFile embeds tomlPolicy, which go-toml
+// flattens; Squash makes mapstructure do the same.
+func strictDecoding(c *mapstructure.DecoderConfig) {
+	c.TagName = "toml"
+	c.ErrorUnused = true
+	c.WeaklyTypedInput = false
+	c.DecodeHook = nil
+	c.Squash = true
+}
+
+// keepCase puts back into t, which viper decoded with every key
+// lower-cased, the names whose case matters, from checked (go-toml's
+// reading of the same file): the env.set and plugin_checksums tables, and
+// the names of the profiles. caseClashes has made sure that lower-casing
+// merged no two keys.
+func keepCase(t *tomlFile, checked *tomlFile) {
+	t.PluginChecksums = checked.PluginChecksums
+	t.Env = withEnvSet(t.Env, checked.Env)
+	if checked.Profiles == nil {
+		t.Profiles = nil
+		return
+	}
+	profiles := make(map[string]tomlPolicy, len(checked.Profiles))
+	for name, c := range checked.Profiles {
+		// Missing for an empty [profiles.NAME]: viper drops empty tables.
+		p := t.Profiles[strings.ToLower(name)]
+		p.Env = withEnvSet(p.Env, c.Env)
+		profiles[name] = p
+	}
+	t.Profiles = profiles
+}
+
+// withEnvSet returns e with the env.set table of checked.
+func withEnvSet(e, checked *tomlEnv) *tomlEnv {
+	if checked == nil || checked.Set == nil {
+		return e
+	}
+	if e == nil {
+		e = &tomlEnv{}
+	}
+	e.Set = checked.Set
+	return e
 }
 
 // convertPolicy turns the policy keys of a file (or of one of its profiles)
