@@ -16,6 +16,9 @@ var probeOnce = sync.OnceValue(Probe)
 // Backends returns the three backends of the plugin: linux (the strongest
 // mode that works here), linux-landlock and linux-namespaces. The host is
 // probed once, on first use.
+//
+// The probe and every run re-execute the current binary as a helper, so a
+// program serving these backends must call [Reexec] first thing in main.
 func Backends() []core.Backend {
 	return []core.Backend{
 		&Backend{name: NameAuto, facts: probeOnce},
