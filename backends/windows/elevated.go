@@ -89,25 +89,27 @@ func RunElevated(ctx context.Context, sys *ElevatedSystem, in *RunInput) (*core.
 	if err != nil {
 		return nil, fmt.Errorf("start the runner as %s: %w", d.RunAs.Account, err)
 	}
-	job, err := sys.Job.CreateJob()
-	if err != nil {
-		sys.Process.TerminateProcess(p.Process, 1)
-		sys.Process.Close(p.Thread)
-		sys.Process.Close(p.Process)
-		return nil, fmt.Errorf("CreateJobObject: %w", err)
-	}
-	defer sys.Job.Close(job) // KILL_ON_JOB_CLOSE: nothing outlives the run
 	defer sys.Process.Close(p.Process)
-	if err := sys.Job.SetLimits(job, JobPlan{LimitFlags: JobLimitKillOnJobClose}); err == nil {
-		err = sys.Job.Assign(job, p.Process)
-	}
-	if err != nil {
-		sys.Process.TerminateProcess(p.Process, 1)
-		sys.Process.Close(p.Thread)
-		return nil, fmt.Errorf("put the runner in a job: %w", err)
+	// The outer job is defence in depth: the runner already ends the
+	// command's job when the pipe breaks (this process died), and the
+	// command's own job holds the tree. Assigning a process started by
+	// the secondary logon service (which has a job of its own) needs
+	// nested jobs (Windows 8 and later); if it fails the run goes on,
+	// and kill falls back to terminating the runner.
+	kill := func() { sys.Process.TerminateProcess(p.Process, 128+uint32(core.SIGKILL)) }
+	if job, err := sys.Job.CreateJob(); err == nil {
+		if sys.Job.SetLimits(job, JobPlan{LimitFlags: JobLimitKillOnJobClose}) == nil && sys.Job.Assign(job, p.Process) == nil {
+			defer sys.Job.Close(job) // KILL_ON_JOB_CLOSE: nothing outlives the run
+			kill = func() { sys.Job.TerminateJob(job, 128+uint32(core.SIGKILL)) }
+		} else {
+			sys.Job.Close(job)
+		}
 	}
 	err = sys.Process.Resume(p.Thread)
 	sys.Process.Close(p.Thread)
+	// Whatever happens from here on, nothing of the run survives this
+	// function (after a normal exit there is nothing left to kill).
+	defer kill()
 	if err != nil {
 		return nil, fmt.Errorf("resume the runner: %w", err)
 	}
@@ -148,7 +150,7 @@ func RunElevated(ctx context.Context, sys *ElevatedSystem, in *RunInput) (*core.
 	if err := conn.WriteJSON(protocol.TSpawn, spawn); err != nil {
 		return nil, fmt.Errorf("send the command to the runner: %w: %w", err, core.ErrBackendExited)
 	}
-	return relay(ctx, conn, req, func() { sys.Job.TerminateJob(job, 128+uint32(core.SIGKILL)) })
+	return relay(ctx, conn, req, kill)
 }
 
 // expectHello reads the runner's first frame and checks its nonce and

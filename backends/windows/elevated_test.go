@@ -169,3 +169,19 @@ func TestCheckSpawn_RunnerFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+func TestRunElevated_OuterJobIsBestEffort(t *testing.T) {
+	fe, sys, in := elevatedSetup(t, "ok")
+	fe.plugin.fail["Assign"] = errors.New("nested jobs unsupported")
+	fe.runner.exit <- 0
+	var out bytes.Buffer
+	in.Req.Stdout = &out
+	res, err := RunElevated(context.Background(), sys, in)
+	if err != nil || res.ExitCode != 0 || out.String() != "ok" {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	<-fe.served
+	if !slices.Contains(fe.plugin.callNames(), "TerminateProcess") || len(fe.plugin.leaks()) != 0 {
+		t.Fatalf("calls %v leaks %v", fe.plugin.callNames(), fe.plugin.leaks())
+	}
+}

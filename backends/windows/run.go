@@ -29,6 +29,10 @@ type ChildStdio struct {
 	// AfterStart closes this process's copies of the child's ends, so
 	// that the output pipes end when the child exits.
 	AfterStart func()
+	// Finish, when set, is called once the command has exited and
+	// before the output is drained: a pseudo console's output pipe only
+	// ends when the console is closed (ClosePseudoConsole).
+	Finish func()
 	// Close releases everything (after the output is drained).
 	Close func()
 }
@@ -163,6 +167,9 @@ func RunConfined(ctx context.Context, sys *System, d *Detail, spec RunSpec) (*co
 		}()
 	}
 	res, err := Supervise(ctx, sys.LaunchAPIs, l, SuperviseOptions{Timeout: time.Duration(d.Job.TimeoutMillis) * time.Millisecond, Signals: signals})
+	if stdio.Finish != nil {
+		stdio.Finish()
+	}
 	pumps.Wait()
 	return res, err
 }

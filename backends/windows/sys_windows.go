@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/sbxdev/sbx/backends/windows/internal/win32"
@@ -459,6 +460,8 @@ func (winStdio) Open(tty *protocol.Resize) (*ChildStdio, error) {
 			closeAll()
 			return nil, fmt.Errorf("CreatePseudoConsole: %w", err)
 		}
+		var once sync.Once
+		closePC := func() { once.Do(func() { xw.ClosePseudoConsole(pc) }) }
 		return &ChildStdio{
 			PseudoConsole: Handle(pc), Stdin: inW, Stdout: outR,
 			Resize: func(rows, cols uint16) error {
@@ -466,8 +469,10 @@ func (winStdio) Open(tty *protocol.Resize) (*ChildStdio, error) {
 			},
 			// ConPTY holds its own references to the pipe ends.
 			AfterStart: func() { xw.CloseHandle(inC); xw.CloseHandle(outC) },
-			// Closing the pseudo console ends the output pipe.
-			Close: func() { xw.ClosePseudoConsole(pc); closeAll() },
+			// Closing the pseudo console ends the output pipe; the
+			// pumps keep reading while it closes.
+			Finish: closePC,
+			Close:  func() { closePC(); closeAll() },
 		}, nil
 	}
 	errC, errR, err := pipe(false)
