@@ -604,6 +604,7 @@ func residual(m Mode, deny bool) []string {
 		"read what its account can read (reads are not restricted)",
 		"ask services running outside the sandbox to act for it (COM/RPC servers, e.g. ShellExecute through Explorer, the Task Scheduler)",
 		"in a directory with per-directory case sensitivity turned on, create \".GiT\" next to \".git\" (a different name there)",
+		"leave files in the writable roots and TEMP that a later, unsandboxed program trusts (build scripts, tool caches, editor settings)",
 	}
 	if m == ModeUnelevated {
 		out = append(out,
@@ -619,7 +620,6 @@ func residual(m Mode, deny bool) []string {
 			"use services that connect on its behalf under their own identity (BITS, WebClient), which the per-user WFP filters do not see",
 		)
 	}
-	out = append(out, "write where the sandbox group was granted access by something other than sbx")
 	return out
 }
 
