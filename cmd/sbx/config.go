@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/viper"
+
 	"github.com/sbxdev/sbx/core"
 )
 
@@ -124,7 +126,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 		cfg.ProjectFile.Trusted = true
 	}
 
-	envL, envProbs := envLayer(a.env.LookupEnv, in.Cwd, home)
+	envL, envProbs := envLayer(in.Cwd, home)
 	probs = append(probs, envProbs...)
 
 	// Defaults, then the files.
@@ -391,18 +393,33 @@ func projectProblems(path, prefix string, s settings, base settings, trusted boo
 	return probs
 }
 
-// envLayer reads the SBX_* variables. An empty variable counts as unset.
+// envLayer reads the SBX_* variables, through a viper that knows each of
+// envKeys and nothing else (BindEnv): viper finds the variable of a key
+// (envVar) and treats an empty variable as unset. The values are strings;
+// they are parsed here, by values.go, strictly, like the other layers'.
 // Lists of paths are separated by the OS path-list separator (":" or ";"),
 // lists of names by commas; relative paths resolve against cwd.
-func envLayer(lookup func(string) (string, bool), cwd, home string) (layer, []string) {
+//
+// viper reads the process environment (os.LookupEnv), not app.env, so
+// tests set SBX_* variables in the process (see exportEnv in the tests).
+func envLayer(cwd, home string) (layer, []string) {
+	v := viper.New()
+	v.SetEnvPrefix(envPrefix)
+	v.SetEnvKeyReplacer(envKeyReplacer)
+	for _, key := range envKeys {
+		// BindEnv fails only without a key.
+		_ = v.BindEnv(key)
+	}
 	var s settings
 	var probs []string
 	get := func(key string) (string, bool) {
-		v, ok := lookup(keyEnv[key])
-		return v, ok && v != ""
+		if !v.IsSet(key) {
+			return "", false
+		}
+		return v.GetString(key), true
 	}
 	bad := func(key string, err error) {
-		probs = append(probs, fmt.Sprintf("environment %s: %v", keyEnv[key], err))
+		probs = append(probs, fmt.Sprintf("environment %s: %v", envVar(key), err))
 	}
 	if v, ok := get(kBackend); ok {
 		s.Backend = &v
@@ -499,7 +516,7 @@ func envLayer(lookup func(string) (string, bool), cwd, home string) (layer, []st
 			s.CPU = &f
 		}
 	}
-	return layer{s: s, origin: func(key string) string { return "env " + keyEnv[key] }}, probs
+	return layer{s: s, origin: func(key string) string { return "env " + envVar(key) }}, probs
 }
 
 // envTypos returns a warning for each SBX_* variable in environ that is not
@@ -508,8 +525,8 @@ func envLayer(lookup func(string) (string, bool), cwd, home string) (layer, []st
 // harnesses may use the prefix).
 func envTypos(environ []string) []string {
 	known := slices.Clone(otherEnv)
-	for _, v := range keyEnv {
-		known = append(known, v)
+	for _, key := range envKeys {
+		known = append(known, envVar(key))
 	}
 	var out []string
 	for _, kv := range environ {

@@ -257,6 +257,7 @@ func (h *harness) run(args ...string) int {
 	h.t.Helper()
 	h.stdout.Reset()
 	h.stderr.Reset()
+	h.exportEnv()
 	return execute(h.environment(), args)
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -87,109 +88,123 @@ func addPolicyFlags(cmd *cobra.Command) {
 	}
 }
 
-// flagLayer turns the flags the user gave into a layer. Flags that cmd
-// does not define are skipped, so it works for commands with only
-// --backend. Relative paths resolve against cwd; a quoted "~/..." (which
-// the shell did not expand) against home.
+// flagLayer turns the flags the user gave into a layer. Each flag of
+// keyFlag that cmd defines is bound to its key in a viper (BindPFlag), and
+// viper says whether the user gave it (IsSet: the pflag's Changed, so a
+// flag's default never counts as set) and what it says. Flags that cmd does
+// not define are skipped, so it works for commands with only --backend.
+// The values are parsed here, by values.go, like the other layers'.
+// Relative paths resolve against cwd; a quoted "~/..." (which the shell did
+// not expand) against home.
 func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
+	f := cmd.Flags()
+	v := viper.New()
+	for key, name := range keyFlag {
+		if fl := f.Lookup(name); fl != nil {
+			// BindPFlag fails only for a nil flag.
+			_ = v.BindPFlag(key, fl)
+		}
+	}
 	var s settings
 	var probs []string
-	f := cmd.Flags()
-	changed := func(name string) bool { return f.Lookup(name) != nil && f.Changed(name) }
-	bad := func(name string, err error) { probs = append(probs, fmt.Sprintf("flag --%s: %v", name, err)) }
-	str := func(name string) string { v, _ := f.GetString(name); return v }
-	arr := func(name string) []string { v, _ := f.GetStringArray(name); return v }
-	boolean := func(name string, invert bool) *bool {
-		if !changed(name) {
+	changed := func(key string) bool { return v.IsSet(key) }
+	bad := func(key string, err error) { probs = append(probs, fmt.Sprintf("flag --%s: %v", keyFlag[key], err)) }
+	str := func(key string) string { return v.GetString(key) }
+	// The elements of a repeatable flag come from pflag itself: viper
+	// hands a string array over as one CSV line and splits it back,
+	// which drops a lone empty element (--protect "" would be silently
+	// ignored instead of refused) and turns \r\n into \n inside a value.
+	arr := func(key string) []string { l, _ := f.GetStringArray(keyFlag[key]); return l }
+	boolean := func(key string, invert bool) *bool {
+		if !changed(key) {
 			return nil
 		}
-		v, _ := f.GetBool(name)
-		v = v != invert
-		return &v
+		b := v.GetBool(key) != invert
+		return &b
 	}
 
-	if changed(fBackend) {
-		v := str(fBackend)
-		if v == "" {
-			bad(fBackend, errors.New("empty backend name; see `sbx backends`"))
+	if changed(kBackend) {
+		b := str(kBackend)
+		if b == "" {
+			bad(kBackend, errors.New("empty backend name; see `sbx backends`"))
 		} else {
-			s.Backend = &v
+			s.Backend = &b
 		}
 	}
-	if changed(fNetwork) {
-		if v, err := parseNetwork(str(fNetwork)); err != nil {
-			bad(fNetwork, err)
+	if changed(kNetwork) {
+		if n, err := parseNetwork(str(kNetwork)); err != nil {
+			bad(kNetwork, err)
 		} else {
-			s.Network = &v
+			s.Network = &n
 		}
 	}
-	paths := func(name string) []string {
+	paths := func(key string) []string {
 		var out []string
-		for _, p := range arr(name) {
+		for _, p := range arr(key) {
 			abs, err := resolvePath(p, cwd, home)
 			if err != nil {
-				bad(name, err)
+				bad(key, err)
 				continue
 			}
 			out = append(out, abs)
 		}
 		return out
 	}
-	if changed(fWritableRoot) {
-		s.WritableRoots = paths(fWritableRoot)
+	if changed(kWritableRoots) {
+		s.WritableRoots = paths(kWritableRoots)
 	}
-	if changed(fRead) {
-		s.Read = paths(fRead)
+	if changed(kRead) {
+		s.Read = paths(kRead)
 	}
-	if changed(fProtect) {
-		s.Protect = arr(fProtect)
+	if changed(kProtect) {
+		s.Protect = arr(kProtect)
 	}
-	s.DefaultProtect = boolean(fNoDefaultProtect, true)
-	s.ReadOnly = boolean(fReadOnly, false)
-	s.WritableTmp = boolean(fNoTmp, true)
-	s.EnvInherit = boolean(fCleanEnv, true)
-	s.AllowAdvisory = boolean(fAllowAdvisory, false)
-	s.BestEffort = boolean(fBestEffort, false)
-	if changed(fEnv) {
+	s.DefaultProtect = boolean(kDefaultProtect, true) // --no-default-protect
+	s.ReadOnly = boolean(kReadOnly, false)
+	s.WritableTmp = boolean(kWritableTmp, true) // --no-tmp
+	s.EnvInherit = boolean(kEnvInherit, true)   // --clean-env
+	s.AllowAdvisory = boolean(kAllowAdvisory, false)
+	s.BestEffort = boolean(kBestEffort, false)
+	if changed(kEnvSet) {
 		s.EnvSet = map[string]string{}
-		for _, kv := range arr(fEnv) {
-			k, v, err := parseEnvAssignment(kv)
+		for _, kv := range arr(kEnvSet) {
+			k, val, err := parseEnvAssignment(kv)
 			if err != nil {
-				bad(fEnv, err)
+				bad(kEnvSet, err)
 				continue
 			}
-			s.EnvSet[k] = v
+			s.EnvSet[k] = val
 		}
 	}
-	if changed(fUnsetEnv) {
-		s.EnvUnset = arr(fUnsetEnv)
+	if changed(kEnvUnset) {
+		s.EnvUnset = arr(kEnvUnset)
 	}
-	if changed(fTimeout) {
-		if d, err := parseDuration(str(fTimeout)); err != nil {
-			bad(fTimeout, err)
+	if changed(kTimeout) {
+		if d, err := parseDuration(str(kTimeout)); err != nil {
+			bad(kTimeout, err)
 		} else {
 			s.Timeout = &d
 		}
 	}
-	if changed(fMemory) {
-		if n, err := parseSize(str(fMemory)); err != nil {
-			bad(fMemory, err)
+	if changed(kMemory) {
+		if n, err := parseSize(str(kMemory)); err != nil {
+			bad(kMemory, err)
 		} else {
 			s.Memory = &n
 		}
 	}
-	if changed(fPids) {
-		if n, err := parsePids(str(fPids)); err != nil {
-			bad(fPids, err)
+	if changed(kPids) {
+		if n, err := parsePids(str(kPids)); err != nil {
+			bad(kPids, err)
 		} else {
 			s.Pids = &n
 		}
 	}
-	if changed(fCPU) {
-		if v, err := parseCPU(str(fCPU)); err != nil {
-			bad(fCPU, err)
+	if changed(kCPU) {
+		if c, err := parseCPU(str(kCPU)); err != nil {
+			bad(kCPU, err)
 		} else {
-			s.CPU = &v
+			s.CPU = &c
 		}
 	}
 	return layer{s: s, origin: func(key string) string { return "flag --" + keyFlag[key] }}, probs

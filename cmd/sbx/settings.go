@@ -37,7 +37,7 @@ type settings struct {
 	TrustedProjects    []string
 }
 
-// Configuration keys, as written in TOML files. keyEnv and keyFlag below
+// Configuration keys, as written in TOML files. envKeys and keyFlag below
 // give the environment variable and flag of each key that has one.
 const (
 	kBackend         = "backend"
@@ -65,27 +65,27 @@ const (
 	kProfiles        = "profiles"
 )
 
-// keyEnv maps keys to their SBX_* environment variable. Tables (env.set,
-// plugin_checksums) and plugin_dirs have none: SBX_PLUGIN_PATH, read by the
-// plugin host itself, is the environment's way to add plugin directories.
-var keyEnv = map[string]string{
-	kBackend:        "SBX_BACKEND",
-	kProfile:        "SBX_PROFILE",
-	kNetwork:        "SBX_NETWORK",
-	kWritableRoots:  "SBX_WRITABLE_ROOTS",
-	kProtect:        "SBX_PROTECT",
-	kDefaultProtect: "SBX_DEFAULT_PROTECT",
-	kReadOnly:       "SBX_READ_ONLY",
-	kRead:           "SBX_READ",
-	kWritableTmp:    "SBX_WRITABLE_TMP",
-	kEnvInherit:     "SBX_ENV_INHERIT",
-	kEnvUnset:       "SBX_ENV_UNSET",
-	kTimeout:        "SBX_TIMEOUT",
-	kMemory:         "SBX_MEMORY",
-	kPids:           "SBX_PIDS",
-	kCPU:            "SBX_CPU",
-	kAllowAdvisory:  "SBX_ALLOW_ADVISORY",
-	kBestEffort:     "SBX_BEST_EFFORT",
+// envKeys are the keys that have an SBX_* environment variable, named by
+// envVar. Tables (env.set, plugin_checksums) and plugin_dirs have none:
+// SBX_PLUGIN_PATH, read by the plugin host itself, is the environment's way
+// to add plugin directories.
+var envKeys = []string{
+	kBackend, kProfile, kNetwork, kWritableRoots, kProtect, kDefaultProtect, kReadOnly, kRead,
+	kWritableTmp, kEnvInherit, kEnvUnset, kTimeout, kMemory, kPids, kCPU, kAllowAdvisory, kBestEffort,
+}
+
+// envPrefix and envKeyReplacer are how viper turns a key into its
+// variable (envLayer): SBX_ + the key upper-cased, dots made underscores.
+var (
+	envPrefix      = "SBX"
+	envKeyReplacer = strings.NewReplacer(".", "_")
+)
+
+// envVar returns the environment variable of key ("env.inherit" →
+// "SBX_ENV_INHERIT"), spelled as viper looks it up, for messages and
+// origins.
+func envVar(key string) string {
+	return envKeyReplacer.Replace(strings.ToUpper(envPrefix + "_" + key))
 }
 
 // otherEnv are SBX_* variables that are not configuration keys but are
