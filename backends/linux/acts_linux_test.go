@@ -101,6 +101,14 @@ func doAct(name string, a []string) error {
 	switch name {
 	case "write":
 		return os.WriteFile(a[0], []byte("escaped\n"), 0o644)
+	case "write-value": // write a[1] into an existing file a[0]
+		f, err := os.OpenFile(a[0], os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString(a[1] + "\n")
+		return err
 	case "read":
 		_, err := os.ReadFile(a[0])
 		return err

@@ -611,3 +611,15 @@ func TestEscape_WorkspaceInsideWritableTmp(t *testing.T) {
 		os.Remove("/tmp/" + filepath.Base(base) + "-tmpfile")
 	})
 }
+
+func TestEscape_KernelSettingsAreReadOnly(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		// Writing the current value back: harmless if it got through.
+		const knob = "/proc/sys/kernel/printk_ratelimit"
+		v, err := os.ReadFile(knob)
+		if err != nil {
+			t.Skip("no " + knob)
+		}
+		s.refused(s.policy(), "write-value", knob, strings.TrimSpace(string(v)))
+	})
+}

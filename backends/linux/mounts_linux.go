@@ -80,6 +80,14 @@ func applyMount(m Mount) error {
 		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, devptsOptions)
 	case MountSymlink:
 		return os.Symlink(m.Source, dst)
+	case MountReadOnly:
+		if _, err := os.Lstat(dst); err != nil {
+			return nil // not on this kernel
+		}
+		if err := unix.Mount(dst, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		return readOnly(dst)
 	case MountBindRW, MountBindRO:
 		return bind(src, dst, m.Op == MountBindRO)
 	case MountPivotRoot:

@@ -141,6 +141,7 @@ const (
 	MountDevpts     = "devpts"              // a new devpts instance
 	MountSymlink    = "symlink"             // Target -> Source, in a tmpfs
 	MountPivotRoot  = "pivot-root"          // switch to the new root
+	MountReadOnly   = "read-only-again"     // a path of the new root bound on itself read-only
 	mountStagingDir = "/tmp"                // where the new root is assembled (in the new mount ns)
 	ptmxTarget      = "pts/ptmx"            // /dev/ptmx points into the new devpts
 	devptsOptions   = "newinstance,ptmxmode=0666,mode=0620"
@@ -249,6 +250,10 @@ var runtimeReadPaths = []string{
 	"/bin", "/sbin", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
 	"/proc", "/sys", "/dev",
 }
+
+// Parts of a new /proc that are re-bound read-only (namespaces mode),
+// skipped when absent.
+var procReadOnly = []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi"}
 
 // Device nodes a confined command may open read-write (Landlock mode);
 // namespaces mode binds the same ones into its minimal /dev.
@@ -565,6 +570,11 @@ func (b *builder) namespacesMode() error {
 	m(MountSlave, "", "/", "", "no mount made here reaches the host")
 	m(MountRootRO, "/", "/", "", "the whole host file system, read-only (recursively)")
 	m(MountProc, "proc", "/proc", "nosuid,nodev,noexec", "a /proc that shows only the sandbox's processes")
+	for _, d := range procReadOnly {
+		// As bubblewrap does: the kernel-wide knobs under /proc stay
+		// read-only even for a command that is uid 0 (root's identity map).
+		m(MountReadOnly, "", d, "", "kernel settings are not the sandbox's to change")
+	}
 	m(MountTmpfs, "tmpfs", "/dev", "mode=0755,nosuid", "minimal /dev")
 	for _, d := range deviceNodes {
 		if b.kind(d) != KindMissing {
