@@ -185,3 +185,42 @@ func TestRunElevated_OuterJobIsBestEffort(t *testing.T) {
 		t.Fatalf("calls %v leaks %v", fe.plugin.callNames(), fe.plugin.leaks())
 	}
 }
+
+func TestServeRunner_RefusesBadFirstFrameAndBadSpawn(t *testing.T) {
+	tests := []struct {
+		name  string
+		frame func(*protocol.Conn) error
+		want  string
+	}{
+		{"StdinBeforeSpawn", func(c *protocol.Conn) error { return c.WriteRaw(protocol.TStdin, []byte("x")) }, "not spawn"},
+		{"UnrestrictedSpawn", func(c *protocol.Conn) error {
+			return c.WriteJSON(protocol.TSpawn, protocol.Spawn{Argv: []string{"cmd"}, JobLimitFlags: JobLimitKillOnJobClose})
+		}, "write-restricted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			f := newFakeOS()
+			done := make(chan error, 1)
+			go func() {
+				done <- ServeRunner(context.Background(), b, &System{LaunchAPIs: f.apis(), Desktop: &fakeDesktop{}, Stdio: &fakeStdio{}}, "n", 1, nil)
+				b.Close()
+			}()
+			c := protocol.NewConn(a)
+			if _, err := c.Read(); err != nil { // hello
+				t.Fatal(err)
+			}
+			go tt.frame(c)
+			// The runner may answer with an error frame; read until it closes.
+			for {
+				if _, err := c.Read(); err != nil {
+					break
+				}
+			}
+			err := <-done
+			if err == nil || !strings.Contains(err.Error(), tt.want) || len(f.calls) != 0 {
+				t.Fatalf("err %v calls %v", err, f.calls)
+			}
+		})
+	}
+}

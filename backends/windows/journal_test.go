@@ -170,3 +170,18 @@ func TestDaclHas(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseDACL(f *testing.F) {
+	f.Add("D:PAI(A;OICI;FA;;;SY)(D;;0x2;;;S-1-5-21-1-2-3-4)")
+	f.Add(`D:(XA;;FX;;;S-1-1-0;(@User.Title == "PM"))`)
+	f.Add("D:(")
+	f.Fuzz(func(t *testing.T, s string) {
+		// Must never panic; a result must itself parse.
+		out, _, err := removeACEs(s, map[string]bool{"deny|S-1-5-21-1-2-3-4": true})
+		if err == nil {
+			if _, _, err := parseDACL(out); err != nil {
+				t.Fatalf("removeACEs(%q) = %q, which does not parse: %v", s, out, err)
+			}
+		}
+	})
+}

@@ -144,13 +144,13 @@ func TestReadTargets_SkipCredentialsAppDataAndReparsePoints(t *testing.T) {
 	grant, skipped := ReadTargets(`C:\Users\alice`, []DirEntry{
 		{Name: ".ssh", IsDir: true}, {Name: ".AWS", IsDir: true}, {Name: "AppData", IsDir: true},
 		{Name: "NTUSER.DAT"}, {Name: "ntuser.dat.LOG1"}, {Name: "My Documents", IsDir: true, Reparse: true},
-		{Name: "go", IsDir: true}, {Name: ".gitconfig"}, {Name: ".npmrc"},
+		{Name: "go", IsDir: true}, {Name: ".gitconfig"}, {Name: ".npmrc"}, {Name: ".cargo", IsDir: true},
 	})
-	want := []string{`C:\Users\alice\go`, `C:\Users\alice\.gitconfig`, `C:\Users\alice\AppData\Local\Programs`}
+	want := []string{`C:\Users\alice\go`, `C:\Users\alice\.gitconfig`, `C:\Users\alice\AppData\Local\Programs`, `C:\Users\alice\.cargo\bin`}
 	if !slices.Equal(grant, want) {
 		t.Fatalf("grant %v, want %v", grant, want)
 	}
-	if len(skipped) != 7 {
+	if len(skipped) != 8 {
 		t.Fatalf("skipped %v", skipped)
 	}
 }

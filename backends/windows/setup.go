@@ -192,7 +192,7 @@ func UndoActions(env *SetupEnv, readJournal JournalStore) []Action {
 var credentialNames = []string{
 	".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config", ".pki", ".terraform.d", ".tsh",
 	".password-store", ".vault-token", ".netrc", "_netrc", ".git-credentials", ".npmrc", ".pypirc",
-	".m2", ".gradle", ".nuget", ".cargo\\credentials", ".cargo\\credentials.toml", "AppData",
+	".m2", ".gradle", ".nuget", ".cargo", "AppData",
 	"NTUSER.DAT", ".sbx", ".codex",
 }
 
@@ -204,13 +204,18 @@ type DirEntry struct {
 }
 
 // ReadTargets chooses what the sandbox group gets read access to in the
-// real user's profile: every entry except credential folders, AppData (only
-// AppData\Local\Programs, where per-user tools install), NTUSER files and
-// reparse points (which would lead elsewhere). It returns the targets and
-// the entries skipped.
+// real user's profile: every entry except credential folders, AppData and
+// .cargo (which hold tokens), NTUSER files and reparse points (which would
+// lead elsewhere) — plus the tool directories inside the skipped ones
+// (AppData\Local\Programs, .cargo\bin). It returns the targets and the
+// entries skipped.
 func ReadTargets(profile string, entries []DirEntry) (grant, skipped []string) {
+	hasCargo := false
 	for _, e := range entries {
 		p := winJoin(profile, e.Name)
+		if strings.EqualFold(e.Name, ".cargo") && !e.Reparse {
+			hasCargo = true
+		}
 		if e.Reparse || skipName(e.Name) {
 			skipped = append(skipped, p)
 			continue
@@ -218,6 +223,9 @@ func ReadTargets(profile string, entries []DirEntry) (grant, skipped []string) {
 		grant = append(grant, p)
 	}
 	grant = append(grant, winJoin(profile, `AppData\Local\Programs`))
+	if hasCargo {
+		grant = append(grant, winJoin(profile, `.cargo\bin`))
+	}
 	return grant, skipped
 }
 
