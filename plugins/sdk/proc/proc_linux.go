@@ -258,3 +258,19 @@ func reapLocked(snap map[int]procInfo) {
 		_, _ = unix.Wait4(p, &ws, unix.WNOHANG, nil)
 	}
 }
+
+// waitReadable waits until fd or stop is readable (or hung up); stopped
+// says stop was.
+func waitReadable(fd, stop int) (stopped bool, err error) {
+	fds := []unix.PollFd{{Fd: int32(stop), Events: unix.POLLIN}, {Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return fds[0].Revents != 0, nil
+	}
+}

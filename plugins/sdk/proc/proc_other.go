@@ -39,3 +39,26 @@ func (r *run) defaultKillTree() {
 
 // reapOrphans does nothing here: without a subreaper no orphan comes back.
 func reapOrphans() {}
+
+// waitReadable waits until fd or stop is readable (or hung up); stopped
+// says stop was. It uses select(2): poll(2) does not work on terminals on
+// macOS. Descriptors past FD_SETSIZE cannot be waited for that way: the
+// read then just blocks.
+func waitReadable(fd, stop int) (stopped bool, err error) {
+	if fd >= unix.FD_SETSIZE || stop >= unix.FD_SETSIZE {
+		return false, nil
+	}
+	for {
+		var rs unix.FdSet
+		rs.Set(fd)
+		rs.Set(stop)
+		_, err := unix.Select(max(fd, stop)+1, &rs, nil, nil, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return rs.IsSet(stop), nil
+	}
+}

@@ -49,10 +49,21 @@ func (r *run) setup() error {
 	attr.Setctty, attr.Ctty = true, 0
 
 	if in := r.s.Stdin; in != nil {
+		var stop *os.File
+		if _, ok := in.(*os.File); ok {
+			// Closing stopW (with the parent ends, when Run ends) wakes
+			// the relay up; the relay closes stopR itself.
+			stopR, stopW, err := os.Pipe()
+			if err != nil {
+				return fmt.Errorf("stdin relay: %w", err)
+			}
+			stop = stopR
+			r.parentEnds = append(r.parentEnds, stopW)
+		}
 		r.relays = append(r.relays, func() {
 			// Bytes typed by the caller go to the pty, where the line
 			// discipline turns ^C into SIGINT for the foreground group.
-			_ = copyInput(master, in)
+			_ = copyInput(master, in, stop)
 		})
 	}
 	out := r.s.Stdout
@@ -138,8 +149,54 @@ func waitStatus(ws syscall.WaitStatus) (int, core.Signal) {
 }
 
 // copyInput relays the caller's input to the pty master until either side
-// fails or ends.
-func copyInput(master *os.File, in io.Reader) error {
-	_, err := io.Copy(master, in)
-	return err
+// fails or ends. When in is an *os.File (typically the caller's terminal,
+// in blocking mode) a plain read could not be interrupted, and the relay
+// would outlive the run and swallow the caller's next keystroke: each read
+// then first waits for the file or for stop (closed when the run ends) to be
+// readable, without changing the file's flags.
+func copyInput(master *os.File, in io.Reader, stop *os.File) error {
+	f, ok := in.(*os.File)
+	if !ok || stop == nil {
+		_, err := io.Copy(master, in)
+		return err
+	}
+	defer stop.Close()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		_, err := io.Copy(master, in)
+		return err
+	}
+	stopFd := -1
+	if err := control(stop, func(fd int) error { stopFd = fd; return nil }); err != nil {
+		return err
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		var n int
+		var rerr error
+		stopped := false
+		cerr := sc.Control(func(fd uintptr) {
+			if stopped, rerr = waitReadable(int(fd), stopFd); stopped || rerr != nil {
+				return
+			}
+			n, rerr = unix.Read(int(fd), buf)
+			if rerr == unix.EAGAIN || rerr == unix.EINTR {
+				n, rerr = -1, nil // spurious wakeup: wait again
+			}
+		})
+		switch {
+		case cerr != nil:
+			return cerr
+		case stopped:
+			return nil
+		case rerr != nil:
+			return rerr
+		case n == 0:
+			return nil // EOF
+		case n > 0:
+			if _, err := master.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+	}
 }

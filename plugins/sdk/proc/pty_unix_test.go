@@ -5,6 +5,8 @@ package proc
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +129,35 @@ func TestRun_TTYLargeOutputIsComplete(t *testing.T) {
 	}
 	if got := out.String(); !strings.HasSuffix(got, "line-19999\r\nthe-end\r\n") {
 		t.Errorf("output ends with %q", got[max(0, len(got)-40):])
+	}
+}
+
+func TestRun_TTYInputRelayFromAFileEndsWithTheRun(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	out := newSyncBuffer()
+	s := sh("read line; echo \"got:$line\"")
+	s.TTY = &core.WindowSize{Rows: 24, Cols: 80}
+	s.Stdin, s.Stdout = pr, out
+	if _, err := pw.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), s)
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out.String(), "got:first") {
+		t.Fatalf("res %+v err %v out %q", res, err, out.String())
+	}
+	// What the caller types after the run is the caller's, not swallowed
+	// by a relay left behind.
+	if _, err := pw.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	_ = pr.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hung test guard only
+	if _, err := io.ReadFull(pr, buf); err != nil || string(buf) != "after" {
+		t.Errorf("read %q, %v after the run, want \"after\"", buf, err)
 	}
 }
