@@ -34,6 +34,15 @@ const (
 // file descriptor is its end of the descriptor-passing socket.
 const EnvFDChannel = "SBX_FD_CHANNEL"
 
+// Environment variables a host sets when it starts a plugin as a
+// long-lived agent (host.Options.KeepAlive; Linux only).
+const (
+	// EnvAgentIdle: the plugin is an agent and exits after this idle time.
+	EnvAgentIdle = "SBX_AGENT_IDLE"
+	// EnvAgentFDSocket: where the agent listens for descriptor batches.
+	EnvAgentFDSocket = "SBX_AGENT_FD_SOCKET"
+)
+
 // Handshake is the go-plugin handshake shared by sbx and its plugins. The
 // cookie is not a security measure: it only stops people from running a
 // plugin binary by hand by mistake.

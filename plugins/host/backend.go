@@ -129,5 +129,5 @@ func (b *Backend) Setup(ctx context.Context, req core.SetupRequest, progress io.
 
 // supportsFDs reports whether runs may pass descriptors to this plugin.
 func (b *Backend) supportsFDs() bool {
-	return b.p.fdSock != nil && b.p.hasFeature(plugins.FeatureStdioFDs) && b.h.opts.Stdio != StdioStream
+	return (b.p.fdSock != nil || b.p.fdAddr != "") && b.p.hasFeature(plugins.FeatureStdioFDs) && b.h.opts.Stdio != StdioStream
 }

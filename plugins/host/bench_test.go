@@ -4,8 +4,13 @@ package host
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -68,6 +73,57 @@ func BenchmarkPlugin_RunTrue(b *testing.B) {
 		})
 		if err != nil || res.ExitCode != 0 {
 			b.Fatal(err, res)
+		}
+	}
+}
+
+// BenchmarkAgent_OpenRunTrue is what a new sbx process pays per command
+// when plugins are kept as agents: reattach, Hello, Plan, descriptor
+// passing and Run of /bin/true.
+func BenchmarkAgent_OpenRunTrue(b *testing.B) {
+	dir := buildPlugins(b)
+	runtime := b.TempDir()
+	getenv := func(k string) string {
+		switch k {
+		case EnvPluginPath:
+			return dir
+		case "XDG_RUNTIME_DIR":
+			return runtime
+		}
+		return ""
+	}
+	ws := b.TempDir()
+	devnull, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	defer devnull.Close()
+	run := func() {
+		h := New(Options{KeepAlive: time.Minute, Getenv: getenv})
+		defer h.Close()
+		be, err := h.Open(context.Background(), "none")
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := be.Run(context.Background(), &core.RunRequest{
+			Policy: core.DefaultPolicy(ws),
+			Accept: core.Acceptance{BestEffort: true},
+			Argv:   []string{"/bin/true"},
+			Stdin:  devnull, Stdout: devnull, Stderr: devnull,
+		})
+		if err != nil || res.ExitCode != 0 {
+			b.Fatal(err, res)
+		}
+	}
+	run() // start the agent outside the timing
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	b.StopTimer()
+	if st, err := filepath.Glob(filepath.Join(runtime, "*", "*.json")); err == nil {
+		for _, f := range st {
+			var s agentState
+			if bs, err := os.ReadFile(f); err == nil && json.Unmarshal(bs, &s) == nil {
+				syscall.Kill(s.Pid, syscall.SIGKILL)
+			}
 		}
 	}
 }

@@ -54,6 +54,12 @@ type Options struct {
 	// killed. The sbx CLI sets it; an embedding program that manages its
 	// own children should leave it off.
 	Subreaper bool
+	// KeepAlive, when positive, keeps plugins running between hosts as
+	// per-user agents that exit after this long without calls (Linux
+	// only; see agent_linux.go): later sbx invocations reattach instead of
+	// starting the plugin again, which takes plugin start-up off the path
+	// of every command. Zero starts a plugin per Host, owned by it.
+	KeepAlive time.Duration
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
 }
@@ -213,10 +219,12 @@ func (h *Host) Run(ctx context.Context, backend string, req *core.RunRequest) (*
 type pluginProc struct {
 	path   string
 	client *plugin.Client
-	cmd    *exec.Cmd
-	rpc    pb.BackendClient
+	cmd    *exec.Cmd // nil for an agent
+	rpc    *wire.Client
 	hello  *pb.HelloResponse
 	fdSock *os.File // host end of the descriptor channel; nil without one
+	fdAddr string   // an agent's descriptor socket
+	agent  bool     // a long-lived agent this host does not own
 	sendMu sync.Mutex
 }
 
@@ -235,8 +243,15 @@ func (p *pluginProc) exited() bool { return p.client.Exited() }
 // stop kills the plugin. Plugins hold no state worth a graceful shutdown
 // once their runs are over, and waiting for one would put it on every
 // command's path.
+//
+// An agent is not stopped: the host only hangs up (go-plugin's Kill would
+// ask it to shut down).
 func (p *pluginProc) stop() {
-	if p.cmd.Process != nil {
+	if p.agent {
+		p.rpc.Conn.Close()
+		return
+	}
+	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Kill()
 	}
 	p.client.Kill()
@@ -255,9 +270,18 @@ func (h *Host) start(ctx context.Context, path string) (*pluginProc, error) {
 	if p, ok := h.plugins[path]; ok && !p.exited() {
 		return p, nil
 	}
-	p, err := h.launch(ctx, path)
-	if err != nil {
-		return nil, err
+	var p *pluginProc
+	var err error
+	if h.opts.KeepAlive > 0 && agentSupported && h.opts.Stdio != StdioStream {
+		p, err = h.startAgent(ctx, path)
+		if err != nil && (errors.Is(err, core.ErrPermission) || errors.Is(err, core.ErrProtocol)) {
+			return nil, err // a refused plugin stays refused
+		}
+	}
+	if p == nil {
+		if p, err = h.launch(ctx, path); err != nil {
+			return nil, err
+		}
 	}
 	h.plugins[path] = p
 	return p, nil
@@ -311,12 +335,23 @@ func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
 		cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 
-	client := plugin.NewClient(cfg)
-	fail := func(err error) (*pluginProc, error) {
-		client.Kill()
+	p, err := h.connect(ctx, path, plugin.NewClient(cfg))
+	if err != nil {
 		if hostSock != nil {
 			hostSock.Close()
 		}
+		return nil, err
+	}
+	p.cmd, p.fdSock = cmd, hostSock
+	return p, nil
+}
+
+// connect completes a go-plugin client (started or reattached): dispense
+// the backend service and say hello.
+func (h *Host) connect(ctx context.Context, path string, client *plugin.Client) (*pluginProc, error) {
+	base := binaryBase(path)
+	fail := func(err error) (*pluginProc, error) {
+		client.Kill()
 		return nil, err
 	}
 	rpcClient, err := client.Client()
@@ -327,7 +362,7 @@ func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %v: %w", path, err, core.ErrProtocol))
 	}
-	rpc, ok := raw.(pb.BackendClient)
+	rpc, ok := raw.(*wire.Client)
 	if !ok {
 		return fail(fmt.Errorf("plugin %s dispensed %T: %w", path, raw, core.ErrProtocol))
 	}
@@ -341,7 +376,7 @@ func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
 		return fail(fmt.Errorf("plugin %s speaks backend API %s, sbx speaks %s: install matching versions: %w",
 			path, hello.ApiVersion, plugins.APIVersion, core.ErrProtocol))
 	}
-	return &pluginProc{path: path, client: client, cmd: cmd, rpc: rpc, hello: hello, fdSock: hostSock}, nil
+	return &pluginProc{path: path, client: client, rpc: rpc, hello: hello}, nil
 }
 
 func (h *Host) pin(base string) (string, bool) {

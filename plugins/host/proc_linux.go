@@ -47,7 +47,7 @@ func killOrphans(h *Host) {
 	keep := map[int]bool{}
 	h.mu.Lock()
 	for _, p := range h.plugins {
-		if p.cmd.Process != nil && !p.exited() {
+		if p.cmd != nil && p.cmd.Process != nil && !p.exited() {
 			keep[p.cmd.Process.Pid] = true
 		}
 	}

@@ -194,9 +194,13 @@ func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (closeAfter fun
 		return nil, err
 	}
 	ticket := hex.EncodeToString(t[:])
-	b.p.sendMu.Lock()
-	err = fdpass.Send(b.p.fdSock, ticket, files[:])
-	b.p.sendMu.Unlock()
+	if b.p.fdSock != nil {
+		b.p.sendMu.Lock()
+		err = fdpass.Send(b.p.fdSock, ticket, files[:])
+		b.p.sendMu.Unlock()
+	} else {
+		err = fdpass.SendTo(b.p.fdAddr, ticket, files[:])
+	}
 	if err != nil {
 		closeAfter()
 		return nil, fmt.Errorf("passing stdio to plugin %s: %v: %w", b.p.path, err, core.ErrBackendExited)

@@ -41,7 +41,21 @@ func Serve(backends ...core.Backend) {
 	defer stop()
 
 	_ = proc.BecomeSubreaper()
-	srv, err := newServer(root, backends, fdChannel())
+	ag, err := agentFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fds := fdChannel()
+	grpcServer := plugin.DefaultGRPCServer
+	if ag != nil {
+		if fds, err = ag.fdReceiver(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		grpcServer = ag.grpcServer
+	}
+	srv, err := newServer(root, backends, fds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -51,8 +65,15 @@ func Serve(backends ...core.Backend) {
 	// run, let them kill their trees, then exit.
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
+	exit := make(chan struct{}, 1)
+	if ag != nil {
+		go ag.watch(func() { exit <- struct{}{} })
+	}
 	go func() {
-		<-term
+		select {
+		case <-term:
+		case <-exit:
+		}
 		stop()
 		done := make(chan struct{})
 		go func() { srv.runs.Wait(); close(done) }()
@@ -66,7 +87,7 @@ func Serve(backends ...core.Backend) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  plugins.Handshake,
 		VersionedPlugins: wire.PluginSets(srv),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer:       grpcServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:   "sbx-plugin",
 			Level:  hclog.Error,

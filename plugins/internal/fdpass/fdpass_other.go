@@ -4,6 +4,7 @@ package fdpass
 
 import (
 	"errors"
+	"net"
 	"os"
 	"time"
 )
@@ -24,6 +25,12 @@ type Receiver struct{}
 
 // Listen is not supported on this OS; the receiver it returns fails every Take.
 func Listen(sock *os.File) *Receiver { return &Receiver{} }
+
+// Serve is not supported on this OS; the receiver it returns fails every Take.
+func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver { return &Receiver{} }
+
+// SendTo is not supported on this OS.
+func SendTo(addr, ticket string, files []*os.File) error { return errUnsupported }
 
 // Take always fails on this OS.
 func (r *Receiver) Take(ticket string, timeout time.Duration) ([]*os.File, error) {

@@ -5,6 +5,7 @@ package fdpass
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -65,17 +66,81 @@ type Receiver struct {
 // flag, and a sandboxed command must never get hold of it.
 func Listen(sock *os.File) *Receiver {
 	unix.CloseOnExec(int(sock.Fd()))
-	r := &Receiver{batches: map[string][]*os.File{}}
-	r.cond = sync.NewCond(&r.mu)
-	go r.loop(sock)
+	r := newReceiver()
+	go func() {
+		err := r.read(int(sock.Fd()), true)
+		// Until here sock must stay reachable: its finalizer would
+		// close the descriptor under the reader.
+		runtime.KeepAlive(sock)
+		r.mu.Lock()
+		r.err = err
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}()
 	return r
 }
 
-func (r *Receiver) loop(sock *os.File) {
+func newReceiver() *Receiver {
+	r := &Receiver{batches: map[string][]*os.File{}}
+	r.cond = sync.NewCond(&r.mu)
+	return r
+}
+
+// Serve accepts connections on l (a "unixpacket" listener in a directory
+// only this user can enter) and collects the batch each sends, after check
+// accepted the peer. A long-lived plugin agent uses it, since it has no
+// inherited socket pair per host.
+func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver {
+	r := newReceiver()
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				r.mu.Lock()
+				r.err = fmt.Errorf("fdpass: %w", err)
+				r.cond.Broadcast()
+				r.mu.Unlock()
+				return
+			}
+			go func() {
+				defer c.Close()
+				if check(c) != nil {
+					return
+				}
+				f, err := c.File()
+				if err != nil {
+					return
+				}
+				defer f.Close()
+				_ = r.read(int(f.Fd()), false)
+			}()
+		}
+	}()
+	return r
+}
+
+// SendTo connects to the agent socket at addr and sends one batch.
+func SendTo(addr, ticket string, files []*os.File) error {
+	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: addr, Net: "unixpacket"})
+	if err != nil {
+		return fmt.Errorf("fdpass: %w", err)
+	}
+	defer c.Close()
+	f, err := c.File()
+	if err != nil {
+		return fmt.Errorf("fdpass: %w", err)
+	}
+	defer f.Close()
+	return Send(f, ticket, files)
+}
+
+// read receives batches from fd until the peer hangs up (and returns nil
+// after one batch unless many is set).
+func (r *Receiver) read(fd int, many bool) error {
 	buf := make([]byte, maxTicket)
 	oob := make([]byte, unix.CmsgSpace(maxFiles*4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, recvFlags)
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, recvFlags)
 		if err == unix.EINTR {
 			continue
 		}
@@ -83,11 +148,7 @@ func (r *Receiver) loop(sock *os.File) {
 			err = errors.New("host closed the descriptor channel")
 		}
 		if err != nil {
-			r.mu.Lock()
-			r.err = fmt.Errorf("fdpass: %w", err)
-			r.cond.Broadcast()
-			r.mu.Unlock()
-			return
+			return fmt.Errorf("fdpass: %w", err)
 		}
 		var files []*os.File
 		if msgs, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
@@ -106,6 +167,9 @@ func (r *Receiver) loop(sock *os.File) {
 		r.batches[string(buf[:n])] = files
 		r.cond.Broadcast()
 		r.mu.Unlock()
+		if !many {
+			return nil
+		}
 	}
 }
 

@@ -27,9 +27,17 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns a client of the backend service.
+// Client is what the host side dispenses: the backend service client and
+// the connection under it.
+type Client struct {
+	pb.BackendClient
+	// Conn is the gRPC connection; closing it leaves the plugin running.
+	Conn *grpc.ClientConn
+}
+
+// GRPCClient returns a *Client of the backend service.
 func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
-	return pb.NewBackendClient(c), nil
+	return &Client{BackendClient: pb.NewBackendClient(c), Conn: c}, nil
 }
 
 // PluginSets returns the versioned plugin sets for go-plugin's

@@ -1,0 +1,262 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/internal/wire"
+)
+
+// Plugin agents (Options.KeepAlive) keep plugin start-up off the path of
+// every command: the first sbx that needs a plugin starts it detached, in
+// its own session, and records how to reach it; later ones reattach to it
+// over a Unix socket in a directory only this user can enter, and it exits
+// by itself after KeepAlive without calls.
+//
+// An agent can run commands under any policy, so it must never answer a
+// sandboxed process: it accepts a connection only when the peer runs as
+// the same user, in the same pid namespace, without no_new_privs (see
+// plugins/internal/peercred). Every sbx Linux sandbox sets no_new_privs,
+// which no process can clear.
+
+const agentSupported = true
+
+// agentState is what the host records about a running agent.
+type agentState struct {
+	Pid    int    `json:"pid"`
+	Addr   string `json:"addr"`    // go-plugin's gRPC socket
+	FDAddr string `json:"fd_addr"` // the descriptor socket
+	Binary string `json:"binary"`
+}
+
+// agentDir returns this user's agent directory, creating it 0700, and
+// refuses one that another user owns or others can enter.
+func agentDir(getenv func(string) string) (string, error) {
+	base := getenv("XDG_RUNTIME_DIR")
+	if base == "" {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "sbx-agents-"+strconv.Itoa(os.Getuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.IsDir() || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("agent directory %s is not a private directory of this user", dir)
+	}
+	return dir, nil
+}
+
+// agentKey names the agent of one plugin binary: a new or changed binary
+// (path, size, modification time, pinned checksum) gets a new agent.
+func agentKey(path, pin string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion)))
+	return hex.EncodeToString(h[:8]), nil
+}
+
+// startAgent returns a connection to the agent serving path, starting the
+// agent if none is running.
+func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error) {
+	dir, err := agentDir(h.getenv)
+	if err != nil {
+		return nil, err
+	}
+	pin, pinned := h.pin(binaryBase(path))
+	key, err := agentKey(path, pin)
+	if err != nil {
+		return nil, err
+	}
+	statePath := filepath.Join(dir, key+".json")
+
+	// One host at a time starts an agent for a binary.
+	lock, err := os.OpenFile(filepath.Join(dir, key+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+
+	if st, err := readAgentState(statePath, dir); err == nil {
+		if p, err := h.reattach(ctx, path, st); err == nil {
+			return p, nil
+		}
+	}
+	if pinned {
+		if err := checkSum(path, pin); err != nil {
+			return nil, err
+		}
+	}
+	st, err := h.spawnAgent(path, dir, key)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(st)
+	tmp := statePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, statePath); err != nil {
+		return nil, err
+	}
+	return h.reattach(ctx, path, st)
+}
+
+func readAgentState(path, dir string) (agentState, error) {
+	var st agentState
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, err
+	}
+	for _, a := range []string{st.Addr, st.FDAddr} {
+		if filepath.Dir(a) != dir {
+			return st, fmt.Errorf("agent state %s points outside %s", path, dir)
+		}
+	}
+	if st.Pid <= 1 || unix.Kill(st.Pid, 0) != nil {
+		return st, errors.New("agent is gone")
+	}
+	return st, nil
+}
+
+// spawnAgent starts the plugin at path as a detached agent and reads its
+// go-plugin handshake line.
+func (h *Host) spawnAgent(path, dir, key string) (agentState, error) {
+	fdAddr := filepath.Join(dir, key+".fd")
+	cmd := exec.Command(path)
+	cmd.Env = append(os.Environ(),
+		plugins.Handshake.MagicCookieKey+"="+plugins.Handshake.MagicCookieValue,
+		fmt.Sprintf("PLUGIN_PROTOCOL_VERSIONS=%d", plugins.ProtocolVersion),
+		"PLUGIN_UNIX_SOCKET_DIR="+dir,
+		plugins.EnvAgentIdle+"="+h.opts.KeepAlive.String(),
+		plugins.EnvAgentFDSocket+"="+fdAddr,
+	)
+	// Its own session, no parent-death signal: it outlives this sbx.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	logf, err := os.OpenFile(filepath.Join(dir, key+".log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return agentState{}, err
+	}
+	defer logf.Close()
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return agentState{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return agentState{}, fmt.Errorf("plugin %s failed to start: %v: %w", path, err, core.ErrBackendExited)
+	}
+	lineCh := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		lineCh <- line
+		// go-plugin writes nothing more to its original stdout; keep
+		// the pipe drained anyway so it can never block.
+		io.Copy(io.Discard, out)
+	}()
+	// Reap it if it dies while we are still here; after that it belongs
+	// to whoever inherits it.
+	go cmd.Wait()
+	var line string
+	select {
+	case line = <-lineCh:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return agentState{}, fmt.Errorf("plugin %s did not answer within 30s: %w", path, core.ErrBackendExited)
+	}
+	parts := strings.Split(strings.TrimSpace(line), "|")
+	if len(parts) < 5 || parts[2] != "unix" || parts[4] != "grpc" {
+		cmd.Process.Kill()
+		return agentState{}, startError(path, binaryBase(path),
+			fmt.Errorf("unexpected handshake %q (incompatible api version or not an sbx plugin)", strings.TrimSpace(line)), false)
+	}
+	if parts[1] != strconv.Itoa(plugins.ProtocolVersion) {
+		cmd.Process.Kill()
+		return agentState{}, startError(path, binaryBase(path),
+			fmt.Errorf("incompatible api version with plugin: plugin version %s, client version %d", parts[1], plugins.ProtocolVersion), false)
+	}
+	return agentState{Pid: cmd.Process.Pid, Addr: parts[3], FDAddr: fdAddr, Binary: path}, nil
+}
+
+// reattach connects to a running agent and says hello.
+func (h *Host) reattach(ctx context.Context, path string, st agentState) (*pluginProc, error) {
+	logOut := h.opts.Stderr
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: plugins.Handshake,
+		// On reattach go-plugin negotiates nothing: it uses Plugins.
+		Plugins:          wire.PluginSets(nil)[plugins.ProtocolVersion],
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Reattach: &plugin.ReattachConfig{
+			Protocol:        plugin.ProtocolGRPC,
+			ProtocolVersion: plugins.ProtocolVersion,
+			Addr:            &net.UnixAddr{Name: st.Addr, Net: "unix"},
+			Pid:             st.Pid,
+			// Test: the host does not own the process; Kill must not
+			// stop it.
+			Test: true,
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "sbx-host", Level: hclog.Error, Output: logOut}),
+	})
+	p, err := h.connect(ctx, path, client)
+	if err != nil {
+		return nil, err
+	}
+	p.fdAddr = st.FDAddr
+	p.agent = true
+	return p, nil
+}
+
+// checkSum verifies a pinned checksum before an agent is started (go-plugin
+// cannot check one on reattach).
+func checkSum(path, want string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hs := sha256.New()
+	if _, err := io.Copy(hs, f); err != nil {
+		return err
+	}
+	if hex.EncodeToString(hs.Sum(nil)) != want {
+		return startError(path, binaryBase(path), plugin.ErrChecksumsDoNotMatch, true)
+	}
+	return nil
+}
