@@ -34,8 +34,8 @@ func applyMount(m Mount) error {
 	dst := filepath.Join(newRoot, m.Target)
 	src := filepath.Join(oldRoot, m.Source)
 	switch m.Op {
-	case MountSlave:
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+	case MountPrivate:
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 			return err
 		}
 		// Stage: a tmpfs on /tmp (of this namespace only) becomes the root.

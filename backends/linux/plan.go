@@ -131,7 +131,7 @@ type IDMap struct {
 
 // Mount operations.
 const (
-	MountSlave      = "make-rslave"         // stop propagation back to the host
+	MountPrivate    = "make-rprivate"       // no propagation either way (a host mount appearing later stays out)
 	MountRootRO     = "bind-root-read-only" // the host's / recursively, read-only
 	MountBindRW     = "bind-read-write"     // Source on Target, writable
 	MountBindRO     = "bind-read-only"      // Source on Target, read-only
@@ -567,7 +567,7 @@ func (b *builder) namespacesMode() error {
 	m := func(op, src, dst, opts, why string) {
 		pl.Mounts = append(pl.Mounts, Mount{Op: op, Source: src, Target: dst, Options: opts, Why: why})
 	}
-	m(MountSlave, "", "/", "", "no mount made here reaches the host")
+	m(MountPrivate, "", "/", "", "no mount propagates between the sandbox and the host, either way")
 	m(MountRootRO, "/", "/", "", "the whole host file system, read-only (recursively)")
 	m(MountProc, "proc", "/proc", "nosuid,nodev,noexec", "a /proc that shows only the sandbox's processes")
 	for _, d := range procReadOnly {

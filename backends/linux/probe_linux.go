@@ -151,8 +151,8 @@ func runProbe() int {
 		fmt.Fprintf(os.Stderr, "%s: %v", what, err)
 		return 1
 	}
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return fail("making / a slave mount", err)
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fail("making / a private mount", err)
 	}
 	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
 		return fail("mounting a tmpfs", err)
