@@ -190,6 +190,28 @@ func (j fileJournal) Load() ([]byte, error) {
 
 func (j fileJournal) Save(b []byte) error { return writeFileAtomic(j.path, b) }
 
+// Lock takes an exclusive LockFileEx lock on "<journal>.lock", waiting for
+// another sbx process to release it.
+func (j fileJournal) Lock() (func(), error) {
+	p, err := xw.UTF16PtrFromString(j.path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	h, err := xw.CreateFile(p, xw.GENERIC_READ|xw.GENERIC_WRITE, xw.FILE_SHARE_READ|xw.FILE_SHARE_WRITE, nil, xw.OPEN_ALWAYS, xw.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s.lock: %w", j.path, err)
+	}
+	ol := new(xw.Overlapped)
+	if err := xw.LockFileEx(h, xw.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
+		xw.CloseHandle(h)
+		return nil, fmt.Errorf("lock %s.lock: %w", j.path, err)
+	}
+	return func() {
+		xw.UnlockFileEx(h, 0, 1, 0, ol)
+		xw.CloseHandle(h)
+	}, nil
+}
+
 // writeFileAtomic writes a file through a temporary one and a rename.
 func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sbxdev/sbx/core"
@@ -46,10 +47,13 @@ type Journal struct {
 	Entries []JournalEntry `json:"entries"`
 }
 
-// JournalStore loads and saves the journal file (atomically).
+// JournalStore loads and saves the journal file (atomically). Lock makes
+// a load-change-save sequence exclusive between processes (two runs
+// starting at once must not lose each other's entries).
 type JournalStore interface {
 	Load() ([]byte, error) // nil, nil when there is no journal yet
 	Save([]byte) error
+	Lock() (unlock func(), err error)
 }
 
 func loadJournal(s JournalStore) (*Journal, error) {
@@ -87,6 +91,11 @@ func saveJournal(s JournalStore, j *Journal) error {
 // run of the same plan changes nothing. It fails closed: the first error
 // stops it, and the run must not start.
 func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time) (added int, err error) {
+	unlock, err := store.Lock()
+	if err != nil {
+		return 0, fmt.Errorf("lock the ACL journal: %w", err)
+	}
+	defer unlock()
 	j, err := loadJournal(store)
 	if err != nil {
 		return 0, err
@@ -146,6 +155,11 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 // UndoACEs removes every ACE in the journal, newest path first, and empties
 // the journal. Paths that no longer exist are reported and dropped.
 func UndoACEs(api ACLAPI, store JournalStore, progress io.Writer) error {
+	unlock, err := store.Lock()
+	if err != nil {
+		return fmt.Errorf("lock the ACL journal: %w", err)
+	}
+	defer unlock()
 	j, err := loadJournal(store)
 	if err != nil {
 		return err
@@ -370,7 +384,11 @@ func inheritFlags(f string) uint32 {
 }
 
 // memStore is an in-memory JournalStore (tests, dry runs).
-type memStore struct{ b []byte }
+type memStore struct {
+	mu sync.Mutex
+	b  []byte
+}
 
 func (m *memStore) Load() ([]byte, error) { return m.b, nil }
 func (m *memStore) Save(b []byte) error   { m.b = append([]byte(nil), b...); return nil }
+func (m *memStore) Lock() (func(), error) { m.mu.Lock(); return m.mu.Unlock, nil }

@@ -185,3 +185,17 @@ func FuzzParseDACL(f *testing.F) {
 		}
 	})
 }
+
+type lockFailStore struct{ memStore }
+
+func (s *lockFailStore) Lock() (func(), error) { return nil, errors.New("locked by another sbx") }
+
+func TestApplyACEs_RefusesWithoutTheJournalLock(t *testing.T) {
+	f := newFakeOS()
+	if _, err := ApplyACEs(f, &lockFailStore{}, planACEs(t), fixedNow); err == nil || len(f.calls) != 0 {
+		t.Fatalf("err %v calls %v", err, f.calls)
+	}
+	if err := UndoACEs(f, &lockFailStore{}, nil); err == nil {
+		t.Fatal("undo without the lock")
+	}
+}
