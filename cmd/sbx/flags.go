@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/sbxdev/sbx/core"
@@ -110,11 +111,18 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 	changed := func(key string) bool { return v.IsSet(key) }
 	bad := func(key string, err error) { probs = append(probs, fmt.Sprintf("flag --%s: %v", keyFlag[key], err)) }
 	str := func(key string) string { return v.GetString(key) }
-	// The elements of a repeatable flag come from pflag itself: viper
-	// hands a string array over as one CSV line and splits it back,
-	// which drops a lone empty element (--protect "" would be silently
-	// ignored instead of refused) and turns \r\n into \n inside a value.
-	arr := func(key string) []string { l, _ := f.GetStringArray(keyFlag[key]); return l }
+	// The elements of a repeatable flag come from the flag's value itself
+	// (pflag.SliceValue), exactly as given. Both viper.Get and pflag's
+	// GetStringArray hand a string array over as one CSV line and split
+	// it back, which drops a lone empty element (--writable-root "" would
+	// be silently ignored instead of refused) and turns \r\n into \n
+	// inside a value.
+	arr := func(key string) []string {
+		if sv, ok := f.Lookup(keyFlag[key]).Value.(pflag.SliceValue); ok {
+			return sv.GetSlice()
+		}
+		return nil
+	}
 	boolean := func(key string, invert bool) *bool {
 		if !changed(key) {
 			return nil
