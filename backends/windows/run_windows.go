@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -84,9 +85,13 @@ func setupWindows(ctx context.Context, m Mode, req core.SetupRequest, f HostFact
 		return err
 	}
 	if req.Undo {
-		err1 := UndoACEs(winACL{}, journal, progress)
-		err2 := os.RemoveAll(f.SecretsDir())
-		return errors.Join(err1, err2)
+		if err := UndoACEs(winACL{}, journal, progress); err != nil {
+			// Keep the journal (and everything else) for a retry.
+			return err
+		}
+		// Nothing of sbx's is left in ACLs: remove its state too
+		// (secrets, journal, seed, stubs).
+		return os.RemoveAll(f.StateDir())
 	}
 	if err := storeCredentials(f, passwords); err != nil {
 		return fmt.Errorf("the users were created but their passwords could not be stored (%w); run setup again", err)
@@ -129,7 +134,17 @@ func elevateSetup(ctx context.Context, f HostFacts, payload SetupPayload, progre
 		Show:       win32.SW_HIDE,
 	}
 	info.CbSize = uint32(unsafe.Sizeof(info))
-	if err := win32.ShellExecuteEx(&info); err != nil {
+	// ShellExecuteEx may delegate to Shell extensions: its documentation
+	// asks for COM to be initialised (apartment-threaded, no OLE1 DDE) on
+	// the calling thread first.
+	runtime.LockOSThread()
+	comErr := xw.CoInitializeEx(0, xw.COINIT_APARTMENTTHREADED|xw.COINIT_DISABLE_OLE1DDE)
+	err = win32.ShellExecuteEx(&info)
+	if comErr == nil {
+		xw.CoUninitialize()
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
 		if errors.Is(err, xw.ERROR_CANCELLED) { // 1223
 			return ErrUACCancelled
 		}
@@ -310,6 +325,9 @@ func SetupMain(args []string) int {
 		if err := RunAll(ctx, UndoActions(env, readJournal), logf); err != nil {
 			return fail(err)
 		}
+		// Leave nothing behind: the machine directory goes too.
+		logf.Close()
+		os.RemoveAll(pl.MachineDir)
 		return 0
 	}
 	if err := RunSequence(ctx, SetupActions(env), logf); err != nil {
