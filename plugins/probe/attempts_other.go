@@ -1,0 +1,14 @@
+//go:build !linux
+
+package probe
+
+// The Linux-specific probes are listed only for Linux (Probe.OS); these
+// keep the program building elsewhere.
+
+func tiocstiProbe() Result { return skipped("Linux only") }
+
+func ptraceProbe() Result { return skipped("Linux only") }
+
+func netlinkProbe() Result { return skipped("Linux only") }
+
+func rawSocketProbe() Result { return skipped("Linux only") }
