@@ -434,59 +434,62 @@ func pipe(childReads bool) (child xw.Handle, mine *os.File, err error) {
 }
 
 func (winStdio) Open(tty *protocol.Resize) (*ChildStdio, error) {
-	var closers []func()
+	// Everything opened here is released exactly once: the child's ends
+	// by AfterStart (or by Close if the launch failed before it), this
+	// process's ends by Close.
+	var mine []*os.File
+	var child []xw.Handle
+	var childOnce, pcOnce sync.Once
+	closeChild := func() {
+		childOnce.Do(func() {
+			for _, h := range child {
+				xw.CloseHandle(h)
+			}
+		})
+	}
 	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
+		closeChild()
+		for _, f := range mine {
+			f.Close()
 		}
 	}
-	inC, inW, err := pipe(true)
-	if err != nil {
-		return nil, err
+	// stdin (the child reads), stdout and stderr (it writes); a pseudo
+	// console needs only the first two.
+	for _, childReads := range []bool{true, false, false} {
+		c, m, err := pipe(childReads)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		child, mine = append(child, c), append(mine, m)
+		if tty != nil && len(child) == 2 {
+			break
+		}
 	}
-	closers = append(closers, func() { inW.Close() })
-	outC, outR, err := pipe(false)
-	if err != nil {
-		xw.CloseHandle(inC)
-		closeAll()
-		return nil, err
-	}
-	closers = append(closers, func() { outR.Close() })
 	if tty != nil {
 		var pc xw.Handle
-		if err := xw.CreatePseudoConsole(xw.Coord{X: int16(tty.Cols), Y: int16(tty.Rows)}, inC, outC, 0, &pc); err != nil {
-			xw.CloseHandle(inC)
-			xw.CloseHandle(outC)
+		if err := xw.CreatePseudoConsole(xw.Coord{X: int16(tty.Cols), Y: int16(tty.Rows)}, child[0], child[1], 0, &pc); err != nil {
 			closeAll()
 			return nil, fmt.Errorf("CreatePseudoConsole: %w", err)
 		}
-		var once sync.Once
-		closePC := func() { once.Do(func() { xw.ClosePseudoConsole(pc) }) }
+		closePC := func() { pcOnce.Do(func() { xw.ClosePseudoConsole(pc) }) }
 		return &ChildStdio{
-			PseudoConsole: Handle(pc), Stdin: inW, Stdout: outR,
+			PseudoConsole: Handle(pc), Stdin: mine[0], Stdout: mine[1],
 			Resize: func(rows, cols uint16) error {
 				return xw.ResizePseudoConsole(pc, xw.Coord{X: int16(cols), Y: int16(rows)})
 			},
 			// ConPTY holds its own references to the pipe ends.
-			AfterStart: func() { xw.CloseHandle(inC); xw.CloseHandle(outC) },
+			AfterStart: closeChild,
 			// Closing the pseudo console ends the output pipe; the
 			// pumps keep reading while it closes.
 			Finish: closePC,
 			Close:  func() { closePC(); closeAll() },
 		}, nil
 	}
-	errC, errR, err := pipe(false)
-	if err != nil {
-		xw.CloseHandle(inC)
-		xw.CloseHandle(outC)
-		closeAll()
-		return nil, err
-	}
-	closers = append(closers, func() { errR.Close() })
 	return &ChildStdio{
-		In: Handle(inC), Out: Handle(outC), Err: Handle(errC),
-		Stdin: inW, Stdout: outR, Stderr: errR,
-		AfterStart: func() { xw.CloseHandle(inC); xw.CloseHandle(outC); xw.CloseHandle(errC) },
+		In: Handle(child[0]), Out: Handle(child[1]), Err: Handle(child[2]),
+		Stdin: mine[0], Stdout: mine[1], Stderr: mine[2],
+		AfterStart: closeChild,
 		Close:      closeAll,
 	}, nil
 }
