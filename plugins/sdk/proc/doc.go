@@ -67,11 +67,16 @@
 // from a goroutine locked to its OS thread (runtime.LockOSThread) for the
 // child's whole life.
 //
-// macOS (and other Unixes): the same, minus /proc and the subreaper: the
-// tree kill is a SIGKILL to the process group (the command's session). A
-// descendant that left the group (setsid, setpgid) survives the run; finding
-// it needs proc_listchildpids, which is not available without cgo. There is
-// no parent-death signal. The darwin backend adds its own containment.
+// macOS: the same freeze-and-kill over the process table read with sysctl
+// kern.proc.all (no cgo needed: parent, process group, and the session from
+// getsid), minus the subreaper, which macOS does not have: a descendant
+// that both left the session (setsid) and lost its parent before the kill
+// (a double-forked daemon) is reparented to launchd and can no longer be
+// told apart from any other process, so it survives the run. There is no
+// parent-death signal either. The darwin backend adds its own containment
+// on top (Spec.KillTree).
+//
+// Other Unixes: the tree kill is a SIGKILL to the process group only.
 //
 // Windows: no TTY yet (an error wrapping core.ErrUnsupported). The command
 // is created suspended in a new process group, put in a job object with
