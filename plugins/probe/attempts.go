@@ -7,10 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // dialTimeout bounds every network attempt. Refusals (a seccomp errno, a
@@ -65,16 +68,16 @@ func hardlinkProbe(c *Config) Result {
 	}
 	link := filepath.Join(c.Workspace, "probe-hardlink-"+c.Nonce)
 	if err := os.Link(c.OutsideFile, link); err != nil {
-		return blocked(fmt.Errorf("link: %w", err))
+		return blockedAt("link", err)
 	}
 	defer os.Remove(link)
 	f, err := os.OpenFile(link, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return blocked(fmt.Errorf("linked, but open: %w", err))
+		return blockedAt("linked, but open", err)
 	}
 	defer f.Close()
 	if _, err := f.WriteString("appended by sbx-probe through a hard link\n"); err != nil {
-		return blocked(fmt.Errorf("linked, but write: %w", err))
+		return blockedAt("linked, but write", err)
 	}
 	return allowed("linked " + c.OutsideFile + " into the workspace and wrote through it")
 }
@@ -111,7 +114,7 @@ func tcpProbe(addr, nonce string) Result {
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil {
-		return blocked(fmt.Errorf("connected, but no echo: %w", err))
+		return blockedAt("connected, but no echo", err)
 	}
 	if strings.TrimSpace(line) != nonce {
 		return blocked(fmt.Errorf("connected to something that is not the harness (echo %q)", strings.TrimSpace(line)))
@@ -136,7 +139,7 @@ func udpProbe(addr, nonce string) Result {
 	buf := make([]byte, 512)
 	n, err := conn.Read(buf)
 	if err != nil {
-		return blocked(fmt.Errorf("sent, but no reply: %w", err))
+		return blockedAt("sent, but no reply", err)
 	}
 	if string(buf[:n]) != nonce {
 		return blocked(fmt.Errorf("a reply that is not the harness's (%q)", buf[:n]))
@@ -167,23 +170,26 @@ func httpProbe(c *Config, honourProxy bool) Result {
 			return dialer.DialContext(ctx, network, addr)
 		},
 	}
-	url := "http://" + c.HTTP + "/" + c.Nonce
+	target := "http://" + c.HTTP + "/" + c.Nonce
 	via := "directly"
 	if honourProxy {
-		tr.Proxy = http.ProxyFromEnvironment
-		url = "http://" + probeHost + "/" + c.Nonce
-		req, _ := http.NewRequest("GET", url, nil)
-		if u, err := http.ProxyFromEnvironment(req); err == nil && u != nil {
-			via = "via the proxy " + u.Host
+		// The environment is read now (http.ProxyFromEnvironment reads it
+		// once per process), with the same rules curl and Go use.
+		proxyFor := httpproxy.FromEnvironment().ProxyFunc()
+		tr.Proxy = func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
+		target = "http://" + probeHost + "/" + c.Nonce
+		u, _ := url.Parse(target)
+		if p, err := proxyFor(u); err == nil && p != nil {
+			via = "via the proxy " + p.Host
 		} else {
 			via = "directly (no proxy variable set)"
 		}
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 2 * dialTimeout}
-	resp, err := client.Get(url)
+	resp, err := client.Get(target)
 	if err != nil {
-		return blocked(fmt.Errorf("%s: %w", via, err))
+		return blockedAt(via, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

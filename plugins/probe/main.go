@@ -148,6 +148,11 @@ func allowed(detail string) Result { return Result{Outcome: OutcomeAllowed, Deta
 // errno.
 func blocked(err error) Result { return Result{Outcome: OutcomeBlocked, Detail: describe(err)} }
 
+// blockedAt is blocked with the step that was refused.
+func blockedAt(step string, err error) Result {
+	return Result{Outcome: OutcomeBlocked, Detail: step + ": " + describe(err)}
+}
+
 func failed(format string, args ...any) Result {
 	return Result{Outcome: OutcomeError, Detail: fmt.Sprintf(format, args...)}
 }
