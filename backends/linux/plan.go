@@ -475,7 +475,9 @@ func (b *builder) landlockMode() error {
 		return fmt.Errorf("%w: %s needs Landlock, which this kernel does not offer (%s)", core.ErrUnavailable, NameLandlock, in.Facts.LandlockNote)
 	}
 	ll := &LandlockPlan{ABI: abi}
-	ll.HandledFS = SupportedFS(abi)
+	// Connecting to pathname unix sockets (ABI 9) is left alone: unix
+	// sockets are local IPC in sbx's policy, as in linux-namespaces.
+	ll.HandledFS = SupportedFS(abi) &^ FSResolveUnix
 	if p.Read.Mode != core.ReadRestricted {
 		ll.HandledFS &^= fsRead
 	}
@@ -486,7 +488,7 @@ func (b *builder) landlockMode() error {
 	b.pl.Landlock = ll
 	b.frozen = map[string]string{}
 
-	dirRW := (fsRead | fsFileWrite | fsDirWrite | FSResolveUnix) & ll.HandledFS
+	dirRW := (fsRead | fsFileWrite | fsDirWrite) & ll.HandledFS
 	fileRW := (fsRead | fsFileWrite) & fsFileOnly & ll.HandledFS
 	grant := func(path string, k Kind, why string) {
 		switch k {

@@ -170,6 +170,9 @@ func TestPlan_LandlockABIDecidesLayersAndStrengths(t *testing.T) {
 		if (ll.HandledFS&FSTruncate != 0) != c.wantTruncateInHandled {
 			t.Errorf("ABI %d: truncate handled = %v", c.abi, ll.HandledFS&FSTruncate != 0)
 		}
+		if ll.HandledFS&FSResolveUnix != 0 {
+			t.Errorf("ABI %d: unix socket connects are local IPC and must not be handled", c.abi)
+		}
 		if ll.HandledFS&fsRead != 0 {
 			t.Errorf("ABI %d: reads are not restricted by the policy, yet handled: %s", c.abi, ll.HandledFS)
 		}
