@@ -80,10 +80,9 @@ type loadInput struct {
 	// Cwd is sbx's current directory (relative paths in the environment
 	// resolve against it).
 	Cwd string
-	// Flags is the flag layer (nil origin function when no flags).
+	// Flags is the flag layer (nil origin function when no flags); its
+	// Profile is --profile.
 	Flags layer
-	// ProfileFlag is --profile, "" when not given.
-	ProfileFlag string
 }
 
 // loadConfig reads the files and the environment, merges them with the
@@ -150,7 +149,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 		{fileProfile(user), "user file " + userPath},
 		{fileProfile(project), "project file " + projectPath},
 		{envL.s.Profile, "env SBX_PROFILE"},
-		{strPtrIf(in.ProfileFlag), "flag --profile"},
+		{in.Flags.s.Profile, "flag --" + fProfile},
 	} {
 		if c.name != nil {
 			profile, profileOrigin = *c.name, c.origin
@@ -296,13 +295,6 @@ func fileProfile(f *fileConfig) *string {
 	return f.Top.Profile
 }
 
-func strPtrIf(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // underAny reports whether path is one of dirs or inside one.
 func underAny(path string, dirs []string) bool {
 	for _, d := range dirs {
@@ -403,20 +395,20 @@ func projectProblems(path, prefix string, s settings, base settings, trusted boo
 // viper reads the process environment (os.LookupEnv), not app.env, so
 // tests set SBX_* variables in the process (see exportEnv in the tests).
 func envLayer(cwd, home string) (layer, []string) {
-	v := viper.New()
-	v.SetEnvPrefix(envPrefix)
-	v.SetEnvKeyReplacer(envKeyReplacer)
+	vars := viper.New()
+	vars.SetEnvPrefix(envPrefix)
+	vars.SetEnvKeyReplacer(envKeyReplacer)
 	for _, key := range envKeys {
 		// BindEnv fails only without a key.
-		_ = v.BindEnv(key)
+		_ = vars.BindEnv(key)
 	}
 	var s settings
 	var probs []string
 	get := func(key string) (string, bool) {
-		if !v.IsSet(key) {
+		if !vars.IsSet(key) {
 			return "", false
 		}
-		return v.GetString(key), true
+		return vars.GetString(key), true
 	}
 	bad := func(key string, err error) {
 		probs = append(probs, fmt.Sprintf("environment %s: %v", envVar(key), err))

@@ -101,3 +101,14 @@ func TestFlagLayer_DefaultsDoNotCount(t *testing.T) {
 		t.Errorf("explicit flags: read_only %v, writable_tmp %v from %q", c.Policy.ReadOnly, c.Policy.WritableTmp, c.origin("writable_tmp", ""))
 	}
 }
+
+func TestFlagLayer_ProfileFlag(t *testing.T) {
+	h := newHarness(t)
+	h.writeUser("profile = \"a\"\n[profiles.a]\npids = 1\n[profiles.b]\npids = 2\n")
+	h.vars["SBX_PROFILE"] = "a"
+	c := h.config("--profile", "b")
+	if c.Profile != "b" || c.Policy.Limits.Pids != 2 || c.origin("profile", "") != "flag --profile" {
+		t.Errorf("profile %q from %q, pids %d", c.Profile, c.origin("profile", ""), c.Policy.Limits.Pids)
+	}
+	h.mustFail(exitSbxError, []string{"config", "--profile="}, "flag --profile: empty profile name")
+}

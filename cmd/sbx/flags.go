@@ -56,6 +56,7 @@ var keyFlag = map[string]string{
 	kCPU:            fCPU,
 	kAllowAdvisory:  fAllowAdvisory,
 	kBestEffort:     fBestEffort,
+	kProfile:        fProfile,
 }
 
 // addPolicyFlags defines the flags that shape a policy on cmd (run,
@@ -99,18 +100,18 @@ func addPolicyFlags(cmd *cobra.Command) {
 // not expand) against home.
 func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 	f := cmd.Flags()
-	v := viper.New()
+	given := viper.New()
 	for key, name := range keyFlag {
 		if fl := f.Lookup(name); fl != nil {
 			// BindPFlag fails only for a nil flag.
-			_ = v.BindPFlag(key, fl)
+			_ = given.BindPFlag(key, fl)
 		}
 	}
 	var s settings
 	var probs []string
-	changed := func(key string) bool { return v.IsSet(key) }
+	changed := func(key string) bool { return given.IsSet(key) }
 	bad := func(key string, err error) { probs = append(probs, fmt.Sprintf("flag --%s: %v", keyFlag[key], err)) }
-	str := func(key string) string { return v.GetString(key) }
+	str := func(key string) string { return given.GetString(key) }
 	// The elements of a repeatable flag come from the flag's value itself
 	// (pflag.SliceValue), exactly as given. Both viper.Get and pflag's
 	// GetStringArray hand a string array over as one CSV line and split
@@ -127,7 +128,7 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 		if !changed(key) {
 			return nil
 		}
-		b := v.GetBool(key) != invert
+		b := given.GetBool(key) != invert
 		return &b
 	}
 
@@ -137,6 +138,13 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 			bad(kBackend, errors.New("empty backend name; see `sbx backends`"))
 		} else {
 			s.Backend = &b
+		}
+	}
+	if changed(kProfile) {
+		if p := str(kProfile); p == "" {
+			bad(kProfile, errors.New("empty profile name"))
+		} else {
+			s.Profile = &p
 		}
 	}
 	if changed(kNetwork) {
@@ -281,12 +289,6 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 			probs = append(probs, fmt.Sprintf("flag --%s: %v", fCwd, err))
 		} else {
 			in.Workspace, in.WorkspaceOrigin = ws, "flag --"+fCwd
-		}
-	}
-	if f := cmd.Flags().Lookup(fProfile); f != nil && f.Changed {
-		in.ProfileFlag = f.Value.String()
-		if in.ProfileFlag == "" {
-			probs = append(probs, "flag --profile: empty profile name")
 		}
 	}
 	var flagProbs []string

@@ -76,10 +76,9 @@ var envKeys = []string{
 
 // envPrefix and envKeyReplacer are how viper turns a key into its
 // variable (envLayer): SBX_ + the key upper-cased, dots made underscores.
-var (
-	envPrefix      = "SBX"
-	envKeyReplacer = strings.NewReplacer(".", "_")
-)
+const envPrefix = "SBX"
+
+var envKeyReplacer = strings.NewReplacer(".", "_")
 
 // envVar returns the environment variable of key ("env.inherit" →
 // "SBX_ENV_INHERIT"), spelled as viper looks it up, for messages and
