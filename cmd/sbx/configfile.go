@@ -294,7 +294,9 @@ func viperDecode(path string, data []byte) (tomlFile, error) {
 // is not a string: no WeaklyTypedInput), and viper's string-to-duration
 // and string-to-list hooks are off, because values are parsed by values.go
 // as in every other layer. tomlFile embeds tomlPolicy, which go-toml
-// flattens; Squash makes mapstructure do the same.
+// flattens; Squash makes mapstructure do the same. One leniency is left
+// that no option turns off: mapstructure truncates a float into an integer
+// (pids = 1.5 would be 1); checkFile refuses it before viper sees it.
 func strictDecoding(c *mapstructure.DecoderConfig) {
 	c.TagName = "toml"
 	c.ErrorUnused = true
