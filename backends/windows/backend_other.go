@@ -15,8 +15,10 @@ type otherPlatform struct{}
 
 func newPlatform() platform { return otherPlatform{} }
 
+// Facts returns FakeFacts, so plans work, and the reason nothing else does.
 func (otherPlatform) Facts(context.Context) (HostFacts, error) { return FakeFacts(), errNotWindows }
 
+// Run, Setup and Status need Windows.
 func (otherPlatform) Run(context.Context, *RunInput) (*core.RunResult, error) {
 	return nil, errNotWindows
 }

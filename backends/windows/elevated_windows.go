@@ -84,6 +84,8 @@ func storeCredentials(f HostFacts, passwords map[string]string) error {
 // winCreds implements CredStore.
 type winCreds struct{ f HostFacts }
 
+// Password decrypts one account's password. It works only for the real
+// user: DPAPI binds the blob to that user's master key.
 func (c winCreds) Password(account string) (string, error) {
 	b, err := os.ReadFile(credentialsPath(c.f))
 	if err != nil {
@@ -113,6 +115,9 @@ type winListener struct {
 	name string
 }
 
+// Listen creates the pipe: FILE_FLAG_FIRST_PIPE_INSTANCE fails if anyone
+// created the name first (no squatting), one instance only (nobody can
+// open a second), remote clients rejected, DACL applied at creation.
 func (winPipes) Listen(name, sddl string) (PipeListener, error) {
 	sd, err := xw.SecurityDescriptorFromString(sddl)
 	if err != nil {
@@ -166,6 +171,7 @@ func (l *winListener) Accept(ctx context.Context) (io.ReadWriteCloser, uint32, e
 	return f, pid, nil
 }
 
+// Close closes the pipe if Accept did not hand it over.
 func (l *winListener) Close() error {
 	if l.h == 0 {
 		return nil
@@ -194,6 +200,8 @@ func dialRunnerPipe(name string) (*os.File, error) {
 // winLogon implements LogonAPI.
 type winLogon struct{}
 
+// StartRunner starts the runner suspended, without a window, with the
+// sandbox user's profile environment (lpEnvironment NULL).
 func (winLogon) StartRunner(account, password string, argv []string, dir string) (Process, error) {
 	return logonProcess(account, password, argv, dir, CreateSuspended|CreateNoWindow|CreateUnicodeEnvironment)
 }
@@ -270,6 +278,8 @@ func lookupSID(name string) (string, error) {
 	return sid.String(), nil
 }
 
+// CreateGroup is NetLocalGroupAdd (level 1); an existing group is
+// reused. It returns the group's SID.
 func (winUsers) CreateGroup(name, comment string) (string, error) {
 	n, _ := xw.UTF16PtrFromString(name)
 	c, _ := xw.UTF16PtrFromString(comment)
@@ -281,6 +291,7 @@ func (winUsers) CreateGroup(name, comment string) (string, error) {
 	return lookupSID(name)
 }
 
+// DeleteGroup is NetLocalGroupDel; a missing group is fine.
 func (winUsers) DeleteGroup(name string) error {
 	n, _ := xw.UTF16PtrFromString(name)
 	if err := win32.NetLocalGroupDel(nil, n); err != nil && !isErr(err, win32.ERROR_NO_SUCH_ALIAS, win32.NERR_GroupNotFound) {
@@ -289,6 +300,9 @@ func (winUsers) DeleteGroup(name string) error {
 	return nil
 }
 
+// CreateUser is NetUserAdd (level 1, USER_PRIV_USER, password never
+// expires and cannot be changed by the user); an existing user gets the new
+// password instead. It returns the user's SID.
 func (u winUsers) CreateUser(name, password, comment string) (string, error) {
 	n, _ := xw.UTF16PtrFromString(name)
 	pw, err := xw.UTF16FromString(password)
@@ -309,6 +323,7 @@ func (u winUsers) CreateUser(name, password, comment string) (string, error) {
 	return lookupSID(name)
 }
 
+// SetPassword is NetUserSetInfo level 1003.
 func (winUsers) SetPassword(name, password string) error {
 	n, _ := xw.UTF16PtrFromString(name)
 	pw, err := xw.UTF16FromString(password)
@@ -320,6 +335,7 @@ func (winUsers) SetPassword(name, password string) error {
 	return win32.NetUserSetInfo(nil, n, 1003, (*byte)(unsafe.Pointer(&info)), nil)
 }
 
+// DeleteUser is NetUserDel; a missing user is fine.
 func (winUsers) DeleteUser(name string) error {
 	n, _ := xw.UTF16PtrFromString(name)
 	if err := win32.NetUserDel(nil, n); err != nil && !isErr(err, win32.NERR_UserNotFound) {
@@ -328,6 +344,8 @@ func (winUsers) DeleteUser(name string) error {
 	return nil
 }
 
+// AddToGroup is NetLocalGroupAddMembers (level 3, by name); an existing
+// membership is fine.
 func (winUsers) AddToGroup(group, user string) error {
 	g, _ := xw.UTF16PtrFromString(group)
 	u, _ := xw.UTF16PtrFromString(user)
@@ -371,6 +389,8 @@ func (winUsers) CreateProfile(name, password string) (string, error) {
 	return registry.ExpandString(path)
 }
 
+// DeleteProfile is DeleteProfileW (administrators only): the profile
+// directory and its ProfileList key.
 func (winUsers) DeleteProfile(sid string) error {
 	if sid == "" {
 		return nil

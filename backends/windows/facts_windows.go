@@ -147,6 +147,7 @@ type fileMarkers struct{ dir string }
 
 func (s fileMarkers) path() string { return winJoin(s.dir, "setup.json") }
 
+// LoadMarker reads the marker; no marker is (nil, nil).
 func (s fileMarkers) LoadMarker() (*Marker, error) {
 	b, err := os.ReadFile(s.path())
 	if errors.Is(err, os.ErrNotExist) {
@@ -162,6 +163,7 @@ func (s fileMarkers) LoadMarker() (*Marker, error) {
 	return &m, nil
 }
 
+// SaveMarker writes the marker atomically.
 func (s fileMarkers) SaveMarker(m *Marker) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -170,6 +172,7 @@ func (s fileMarkers) SaveMarker(m *Marker) error {
 	return writeFileAtomic(s.path(), b)
 }
 
+// RemoveMarker deletes the marker; a missing one is fine.
 func (s fileMarkers) RemoveMarker() error {
 	if err := os.Remove(s.path()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -180,6 +183,7 @@ func (s fileMarkers) RemoveMarker() error {
 // fileJournal is a JournalStore in a file.
 type fileJournal struct{ path string }
 
+// Load reads the journal; no journal is (nil, nil).
 func (j fileJournal) Load() ([]byte, error) {
 	b, err := os.ReadFile(j.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -188,6 +192,7 @@ func (j fileJournal) Load() ([]byte, error) {
 	return b, err
 }
 
+// Save writes the journal atomically (temporary file and rename).
 func (j fileJournal) Save(b []byte) error { return writeFileAtomic(j.path, b) }
 
 // Lock takes an exclusive LockFileEx lock on "<journal>.lock", waiting for

@@ -24,6 +24,8 @@ import (
 // winAPI implements TokenAPI, JobAPI and ProcessAPI.
 type winAPI struct{}
 
+// Close is CloseHandle: tokens, jobs, processes and threads all close the
+// same way.
 func (winAPI) Close(h Handle) error { return xw.CloseHandle(xw.Handle(h)) }
 
 // OpenSelf: OpenProcessToken with the rights CreateRestrictedToken
@@ -95,6 +97,8 @@ func (winAPI) SetDefaultDACL(tok Handle, sddl string) error {
 	return err
 }
 
+// CreateJob is CreateJobObjectW with no name (nobody else can open it by
+// name) and the default security descriptor.
 func (winAPI) CreateJob() (Handle, error) {
 	h, err := xw.CreateJobObject(nil, nil)
 	return Handle(h), err
@@ -125,10 +129,15 @@ func (winAPI) SetLimits(job Handle, j JobPlan) error {
 	return nil
 }
 
+// Assign is AssignProcessToJobObject. The process handle needs
+// PROCESS_SET_QUOTA and PROCESS_TERMINATE, which the handle returned by
+// process creation has.
 func (winAPI) Assign(job, proc Handle) error {
 	return xw.AssignProcessToJobObject(xw.Handle(job), xw.Handle(proc))
 }
 
+// TerminateJob is TerminateJobObject: every process in the job (and in
+// nested jobs) ends with code.
 func (winAPI) TerminateJob(job Handle, code uint32) error {
 	return xw.TerminateJobObject(xw.Handle(job), code)
 }
@@ -238,6 +247,8 @@ func lookPath(name string, env []string, dir string) (string, error) {
 	return found, nil
 }
 
+// Resume is ResumeThread, which returns the previous suspend count, or
+// (DWORD)-1 on failure.
 func (winAPI) Resume(thread Handle) error {
 	if n, err := xw.ResumeThread(xw.Handle(thread)); n == 0xFFFFFFFF {
 		return err
@@ -245,10 +256,14 @@ func (winAPI) Resume(thread Handle) error {
 	return nil
 }
 
+// TerminateProcess ends one process (used only before it was resumed, or
+// for the runner).
 func (winAPI) TerminateProcess(proc Handle, code uint32) error {
 	return xw.TerminateProcess(xw.Handle(proc), code)
 }
 
+// Wait blocks in WaitForSingleObject until the process is signaled, then
+// reads its exit code.
 func (winAPI) Wait(proc Handle) (uint32, error) {
 	if _, err := xw.WaitForSingleObject(xw.Handle(proc), xw.INFINITE); err != nil {
 		return 0, err
@@ -258,6 +273,10 @@ func (winAPI) Wait(proc Handle) (uint32, error) {
 	return code, err
 }
 
+// CtrlBreak is GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group): it
+// reaches the command only when it shares this process's console, and the
+// caller falls back to ending the job otherwise. (CTRL_C_EVENT cannot be
+// sent to a process group.)
 func (winAPI) CtrlBreak(pid uint32) error {
 	return xw.GenerateConsoleCtrlEvent(xw.CTRL_BREAK_EVENT, pid)
 }
@@ -266,6 +285,8 @@ func (winAPI) CtrlBreak(pid uint32) error {
 // the documentation ("Modifying the ACLs of an Object in C++").
 type winACL struct{}
 
+// GetDACL reads the DACL with GetNamedSecurityInfoW (x/sys copies it to
+// the Go heap and frees the system buffer) and renders it as SDDL.
 func (winACL) GetDACL(path string) (string, error) {
 	sd, err := xw.GetNamedSecurityInfo(path, xw.SE_FILE_OBJECT, xw.DACL_SECURITY_INFORMATION)
 	if err != nil {
@@ -274,6 +295,10 @@ func (winACL) GetDACL(path string) (string, error) {
 	return sd.String(), nil
 }
 
+// AddACEs merges aces into the current DACL with SetEntriesInAclW, which
+// puts deny ACEs before allow ACEs (canonical order), and writes it back
+// with SetNamedSecurityInfoW, which propagates inheritable ACEs to the
+// existing children (slow once on big trees; later runs skip present ACEs).
 func (winACL) AddACEs(path string, aces []ACE) error {
 	sd, err := xw.GetNamedSecurityInfo(path, xw.SE_FILE_OBJECT, xw.DACL_SECURITY_INFORMATION)
 	if err != nil {
@@ -310,6 +335,9 @@ func (winACL) AddACEs(path string, aces []ACE) error {
 	return xw.SetNamedSecurityInfo(path, xw.SE_FILE_OBJECT, xw.DACL_SECURITY_INFORMATION, nil, nil, acl, nil)
 }
 
+// SetDACL replaces the explicit DACL. The protection flag is explicit:
+// PROTECTED keeps a "D:P" DACL cut from its parent, UNPROTECTED lets the
+// system recompute the inherited ACEs that removeACEs dropped.
 func (winACL) SetDACL(path, sddl string) error {
 	sd, err := xw.SecurityDescriptorFromString(sddl)
 	if err != nil {
@@ -329,6 +357,9 @@ func (winACL) SetDACL(path, sddl string) error {
 // winFiles writes the deny-bin stubs.
 type winFiles struct{}
 
+// WriteFiles writes each file that is missing or different, atomically.
+// dir lives in the private state directory, so a sandboxed command cannot
+// replace the stubs.
 func (winFiles) WriteFiles(dir string, files map[string]string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -352,6 +383,9 @@ type winDesktop struct{}
 
 const desktopAllAccess = 0x01FF // DESKTOP_* rights, all
 
+// Prepare creates the desktop with CreateDesktopW (security descriptor
+// applied at creation) and adds the window-station ACE; the returned
+// function removes both.
 func (winDesktop) Prepare(d DesktopPlan) (func(), error) {
 	name := d.Name
 	if i := strings.IndexByte(name, '\\'); i >= 0 {
@@ -433,6 +467,8 @@ func pipe(childReads bool) (child xw.Handle, mine *os.File, err error) {
 	return child, os.NewFile(uintptr(other), "|sbx-pipe"), nil
 }
 
+// Open creates three anonymous pipes, or two and a pseudo console
+// (CreatePseudoConsole) when a terminal is asked for.
 func (winStdio) Open(tty *protocol.Resize) (*ChildStdio, error) {
 	// Everything opened here is released exactly once: the child's ends
 	// by AfterStart (or by Close if the launch failed before it), this

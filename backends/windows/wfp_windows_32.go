@@ -10,6 +10,7 @@ type winFirewall struct{}
 
 var errWFP32 = fmt.Errorf("the elevated mode needs 64-bit Windows (amd64 or arm64): %w", errNotWindows)
 
+// Install refuses; Uninstall and Installed find nothing to do.
 func (winFirewall) Install([]WFPFilter) error { return errWFP32 }
 func (winFirewall) Uninstall() error          { return nil }
 func (winFirewall) Installed() (int, error)   { return 0, nil }
