@@ -15,13 +15,7 @@ import (
 // tests, which could not share one process environment).
 func (h *harness) exportEnv() {
 	h.t.Helper()
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "SBX_") {
-			h.t.Setenv(name, "") // registers the restore
-			os.Unsetenv(name)
-		}
-	}
+	hideSBXEnv(h.t)
 	for name, v := range h.vars {
 		if strings.HasPrefix(name, "SBX_") {
 			h.t.Setenv(name, v)
@@ -29,7 +23,21 @@ func (h *harness) exportEnv() {
 	}
 }
 
+// hideSBXEnv unsets the SBX_* variables of the process until the end of
+// the test.
+func hideSBXEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "SBX_") {
+			t.Setenv(name, "") // registers the restore
+			os.Unsetenv(name)
+		}
+	}
+}
+
 func TestEnvLayer_EveryKeyIsReadFromItsVariable(t *testing.T) {
+	hideSBXEnv(t)
 	dir := t.TempDir()
 	values := map[string]string{
 		kBackend: "other", kProfile: "p", kNetwork: "allow", kWritableRoots: dir, kProtect: ".env",
@@ -64,6 +72,7 @@ func TestEnvLayer_EveryKeyIsReadFromItsVariable(t *testing.T) {
 }
 
 func TestEnvLayer_EmptyVariableIsUnsetAndOthersAreIgnored(t *testing.T) {
+	hideSBXEnv(t)
 	t.Setenv("SBX_TIMEOUT", "")
 	t.Setenv("SBX_ENV.INHERIT", "false") // not the variable of env.inherit
 	t.Setenv("SBX_PLUGIN_DIRS", "/p")    // plugin_dirs has no variable
