@@ -623,3 +623,32 @@ func TestEscape_KernelSettingsAreReadOnly(t *testing.T) {
 		s.refused(s.policy(), "write-value", knob, strings.TrimSpace(string(v)))
 	})
 }
+
+func TestRun_SignalsReachTheCommand(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		sigs := make(chan core.Signal, 1)
+		started := make(chan struct{})
+		var out bytes.Buffer
+		go func() {
+			<-started
+			// Wait until the shell has installed its trap.
+			for i := 0; i < 3000; i++ {
+				if _, err := os.Stat(s.ws + "/src/ready"); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			sigs <- core.SIGTERM
+		}()
+		res, err := s.b.Run(context.Background(), &core.RunRequest{Policy: s.policy(),
+			Argv: []string{"/bin/sh", "-c", `trap 'echo got-term; exit 3' TERM; : > src/ready; while :; do sleep 0.05; done`},
+			Env:  os.Environ(), Stdout: &out, Stderr: &out, Signals: sigs,
+			Started: func(int) { close(started) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode != 3 || !strings.Contains(out.String(), "got-term") {
+			t.Errorf("exit %d, output %q", res.ExitCode, out.String())
+		}
+	})
+}

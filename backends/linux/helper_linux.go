@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -167,12 +168,21 @@ func runInit() int {
 		return fail(status, "unsupported", err)
 	}
 	pl := cfg.Plan
-	// Signals sent to the run's process group reach the command directly;
-	// init only must not die of them.
+	// Signals sent to the run's process group reach the command directly
+	// while it stays in init's group; init must not die of them, and
+	// forwards them when the command moved to a group of its own.
+	var cmdPid atomic.Int64
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	go func() {
-		for range sigs {
+		for s := range sigs {
+			pid := int(cmdPid.Load())
+			if pid == 0 {
+				continue
+			}
+			if pg, err := unix.Getpgid(pid); err == nil && pg != unix.Getpgrp() {
+				_ = unix.Kill(-pg, s.(syscall.Signal))
+			}
 		}
 	}()
 	if err := setupMounts(pl); err != nil {
@@ -203,6 +213,7 @@ func runInit() int {
 	if err != nil {
 		return fail(status, classOf(err), fmt.Errorf("starting %s: %w", cfg.Path, err))
 	}
+	cmdPid.Store(int64(proc.Pid))
 	var cmdStatus *unix.WaitStatus
 	for {
 		var ws unix.WaitStatus
