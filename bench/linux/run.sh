@@ -6,8 +6,7 @@
 #   sh bench/linux/run.sh            # 200 startups per launcher
 #   SBX_BENCH_N=500 sh bench/linux/run.sh
 #
-# As root the workspace is a fresh tmpfs; otherwise the workload runs on
-# /var/tmp and the table says so. Needs cgo + libseccomp-dev to build.
+# The file workload runs on a fresh tmpfs: root only, skipped otherwise. Needs cgo + libseccomp-dev to build.
 set -eu
 cd "$(dirname "$0")/../.."
 SBX_BENCH=1 go test -count=1 -run '^TestReport$' -v ./bench/linux | grep -v '^=== RUN'
