@@ -24,6 +24,7 @@ import (
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
 )
 
@@ -212,8 +213,21 @@ func (h *Host) spawnAgent(path, dir, key string) (agentState, error) {
 	return agentState{Pid: cmd.Process.Pid, Addr: parts[3], FDAddr: fdAddr, Binary: path}, nil
 }
 
-// reattach connects to a running agent and says hello.
+// reattach connects to a running agent and says hello. It first checks
+// that the process serving the recorded socket is the recorded agent and
+// is not sandboxed: with writable temporary directories a sandboxed
+// process of the same user could plant a socket or a state file, and must
+// get neither the policy nor the user's descriptors.
 func (h *Host) reattach(ctx context.Context, path string, st agentState) (*pluginProc, error) {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: st.Addr, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	err = peercred.CheckServer(c, st.Pid)
+	c.Close()
+	if err != nil {
+		return nil, err
+	}
 	logOut := h.opts.Stderr
 	if logOut == nil {
 		logOut = io.Discard

@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -100,3 +102,39 @@ func TestAgent_DirectoryOfAnotherModeIsRefused(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestAgent_PlantedSocketIsNotTrusted(t *testing.T) {
+	runtime := t.TempDir()
+	dir, err := agentDir(func(string) string { return runtime })
+	must(t, err)
+	// A socket someone else serves (here: this test process), recorded as
+	// if it were the agent of another live process.
+	fake := filepath.Join(dir, "fake.sock")
+	l, err := net.Listen("unix", fake)
+	must(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	bins := buildPlugins(t)
+	pin, _ := (&Host{}).pin("sbx-backend-none")
+	key, err := agentKey(filepath.Join(bins, "sbx-backend-none"), pin)
+	must(t, err)
+	st, _ := json.Marshal(agentState{Pid: os.Getppid(), Addr: fake, FDAddr: filepath.Join(dir, "fake.fd")})
+	must(t, os.WriteFile(filepath.Join(dir, key+".json"), st, 0o600))
+
+	h := agentHost(t, runtime, 30*time.Second)
+	b, err := h.Open(context.Background(), "none")
+	must(t, err)
+	pid := b.p.client.ReattachConfig().Pid
+	t.Cleanup(func() { unix.Kill(pid, unix.SIGKILL) })
+	if pid == os.Getppid() {
+		t.Fatal("the host trusted a socket served by another process than the recorded agent")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
@@ -42,6 +43,7 @@ func (b *Backend) err(err error) error {
 		e = fmt.Errorf("backend plugin %s exited: %v: %w", b.p.path, e, core.ErrBackendExited)
 	}
 	if errors.Is(e, core.ErrBackendExited) {
+		b.p.waitExited(2 * time.Second)
 		killOrphans(b.h)
 	}
 	return e

@@ -240,6 +240,17 @@ func (p *pluginProc) hasFeature(f string) bool {
 // exited reports whether the plugin process is gone.
 func (p *pluginProc) exited() bool { return p.client.Exited() }
 
+// waitExited waits up to d for the plugin process to be reaped. The
+// connection breaks while a dying process closes its files, before the
+// kernel reparents its children: only after it is reaped can they be found
+// and killed.
+func (p *pluginProc) waitExited(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for !p.exited() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // stop kills the plugin. Plugins hold no state worth a graceful shutdown
 // once their runs are over, and waiting for one would put it on every
 // command's path.

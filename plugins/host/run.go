@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins/internal/fdpass"
+	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
 	pb "github.com/sbxdev/sbx/plugins/proto/backendv1"
 )
@@ -126,7 +129,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		}
 	}
 	if res == nil {
-		if b.p.exited() {
+		if b.p.waitExited(time.Second); b.p.exited() {
 			killOrphans(b.h)
 			return nil, fmt.Errorf("backend plugin %s exited in the middle of the run: %w", b.p.path, core.ErrBackendExited)
 		}
@@ -199,7 +202,8 @@ func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (closeAfter fun
 		err = fdpass.Send(b.p.fdSock, ticket, files[:])
 		b.p.sendMu.Unlock()
 	} else {
-		err = fdpass.SendTo(b.p.fdAddr, ticket, files[:])
+		pid := b.p.client.ReattachConfig().Pid
+		err = fdpass.SendTo(b.p.fdAddr, func(c *net.UnixConn) error { return peercred.CheckServer(c, pid) }, ticket, files[:])
 	}
 	if err != nil {
 		closeAfter()

@@ -30,7 +30,9 @@ func Listen(sock *os.File) *Receiver { return &Receiver{} }
 func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver { return &Receiver{} }
 
 // SendTo is not supported on this OS.
-func SendTo(addr, ticket string, files []*os.File) error { return errUnsupported }
+func SendTo(addr string, check func(*net.UnixConn) error, ticket string, files []*os.File) error {
+	return errUnsupported
+}
 
 // Take always fails on this OS.
 func (r *Receiver) Take(ticket string, timeout time.Duration) ([]*os.File, error) {

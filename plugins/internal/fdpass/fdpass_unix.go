@@ -119,13 +119,17 @@ func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver {
 	return r
 }
 
-// SendTo connects to the agent socket at addr and sends one batch.
-func SendTo(addr, ticket string, files []*os.File) error {
+// SendTo connects to the agent socket at addr and sends one batch, after
+// check accepted the process listening there.
+func SendTo(addr string, check func(*net.UnixConn) error, ticket string, files []*os.File) error {
 	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: addr, Net: "unixpacket"})
 	if err != nil {
 		return fmt.Errorf("fdpass: %w", err)
 	}
 	defer c.Close()
+	if err := check(c); err != nil {
+		return fmt.Errorf("fdpass: %s: %w", addr, err)
+	}
 	f, err := c.File()
 	if err != nil {
 		return fmt.Errorf("fdpass: %w", err)

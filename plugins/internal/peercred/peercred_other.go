@@ -19,6 +19,9 @@ var ErrRefused = errors.New("peercred: peer checks are Linux-only; agents are no
 // Check always refuses on this OS.
 func Check(c *net.UnixConn) error { return ErrRefused }
 
+// CheckServer always refuses on this OS.
+func CheckServer(c *net.UnixConn, pid int) error { return ErrRefused }
+
 // Creds is never used on this OS (no agents); it returns insecure
 // credentials only so that callers compile.
 func Creds() credentials.TransportCredentials { return insecure.NewCredentials() }
