@@ -92,7 +92,7 @@ type compareColumn struct {
 	// StartupMS is the startup time in milliseconds (0 with --explain).
 	StartupMS float64 `json:"startup_ms,omitempty"`
 	// Command is how the user's command ended under the backend.
-	Command *commandRun  `json:"command,omitempty"`
+	Command *commandRun   `json:"command,omitempty"`
 	Cells   []compareCell `json:"cells,omitempty"`
 	// Note says how the plan was made (a foreign OS's paths).
 	Note string `json:"note,omitempty"`

@@ -55,6 +55,7 @@ var commands = []func(*app) *cobra.Command{
 	newConfigCmd,
 	newSetupCmd,
 	newVersionCmd,
+	newCompareCmd,
 }
 
 // newRootCmd builds the sbx command tree over env.
