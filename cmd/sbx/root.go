@@ -56,6 +56,7 @@ var commands = []func(*app) *cobra.Command{
 	newSetupCmd,
 	newVersionCmd,
 	newCompareCmd,
+	newConformanceCmd,
 }
 
 // newRootCmd builds the sbx command tree over env.

@@ -187,7 +187,7 @@ func judgeRow(r probe.Row, caps core.Capabilities) (Status, string) {
 	case r.Verdict == probe.Leaked:
 		return Pass, "leaked, as the report admits (advisory: " + el.Note + "): " + got
 	}
-	return Pass, string(r.Verdict) + ": " + got
+	return Pass, string(r.Verdict) + ": " + r.Result.Detail
 }
 
 // checkStrict runs the no-op probe strictly when the report is below
