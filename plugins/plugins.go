@@ -11,8 +11,9 @@ const ProtocolVersion = 1
 
 // APIVersion is the backend API version (MAJOR.MINOR) exchanged in Hello.
 // MINOR grows with additive changes to backend.proto; a host refuses a
-// plugin with another MAJOR.
-const APIVersion = "1.0"
+// plugin with another MAJOR. History: 1.0 first version; 1.1 adds
+// RunStart.host_prints_downgrades.
+const APIVersion = "1.1"
 
 // BinaryPrefix starts the file name of every backend plugin:
 // sbx-backend-NAME (sbx-backend-NAME.exe on Windows).

@@ -41,6 +41,13 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if err := plan.Report.Check(req.Accept); err != nil {
 		return nil, err
 	}
+	// Print the accepted downgrades now, before the command can write to
+	// the same terminal (its output does not pass through this process).
+	if req.Diagnostics != nil {
+		for _, e := range plan.Report.Downgrades() {
+			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", b.name, e.Summary())
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -63,6 +70,8 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		Argv:          req.Argv,
 		Dir:           req.Dir,
 		Env:           req.Env,
+
+		HostPrintsDowngrades: true,
 	}
 	if req.TTY != nil {
 		start.Tty = &pb.WindowSize{Rows: uint32(req.TTY.Rows), Cols: uint32(req.TTY.Cols)}
@@ -91,7 +100,6 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	go forwardControl(req.Signals, req.Resize, send, done)
 
 	var res *core.RunResult
-	diagnostics := 0
 	for {
 		m, err := stream.Recv()
 		if err == io.EOF {
@@ -118,7 +126,6 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 				}
 			}
 		case *pb.RunOutput_Diagnostic:
-			diagnostics++
 			if req.Diagnostics != nil {
 				fmt.Fprintln(req.Diagnostics, x.Diagnostic)
 			}
@@ -134,13 +141,6 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 			return nil, fmt.Errorf("backend plugin %s exited in the middle of the run: %w", b.p.path, core.ErrBackendExited)
 		}
 		return nil, fmt.Errorf("backend plugin %s ended the run without an exit status: %w", b.p.path, core.ErrProtocol)
-	}
-	// Downgrades are the plugin's to print; a plugin that said nothing
-	// about them gets them printed here, so they are never silent.
-	if diagnostics == 0 && req.Diagnostics != nil {
-		for _, e := range plan.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: warning: %s\n", e.Summary())
-		}
 	}
 	if len(res.Report.Elements) == 0 {
 		res.Report = plan.Report

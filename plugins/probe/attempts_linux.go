@@ -3,84 +3,90 @@ package probe
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
+	"strings"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// tiocstiProbe opens a new pseudo terminal, tries to make it the probe's
-// controlling terminal, and pushes one byte into its input with TIOCSTI:
-// what an escape into the user's terminal would do (CVE-2017-5226). A
-// backend that filters the ioctl refuses it whatever terminal it is used
-// on; the kernel itself refuses it when dev.tty.legacy_tiocsti is 0 and
-// the caller lacks CAP_SYS_ADMIN.
-func tiocstiProbe() Result {
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+// tiocstiProbe opens the terminal the harness created outside the sandbox
+// (a stand-in for the user's terminal) and pushes one byte into its input
+// with TIOCSTI: the classic escape from a sandbox that shares the user's
+// terminal (CVE-2017-5226). A sandbox stops it by hiding the terminal (a
+// private /dev), by a new session (TIOCSTI on a terminal that is not the
+// caller's controlling terminal needs CAP_SYS_ADMIN), or by filtering the
+// ioctl.
+func tiocstiProbe(c *Config) Result {
+	if c.Terminal == "" {
+		return skipped("the harness could not create a terminal")
+	}
+	tty, err := os.OpenFile(c.Terminal, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		return failed("open /dev/ptmx: %v", err)
+		return blockedAt("open "+c.Terminal, err)
 	}
-	defer master.Close()
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return failed("unlock pty: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		return failed("pty number: %v", err)
-	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return failed("open pty: %v", err)
-	}
-	defer slave.Close()
-	// Best effort: as a session leader without a terminal (sbx runs
-	// commands with setsid) this makes it our controlling terminal, which
-	// TIOCSTI requires of callers without CAP_SYS_ADMIN.
-	_ = unix.IoctlSetInt(int(slave.Fd()), unix.TIOCSCTTY, 0)
+	defer tty.Close()
 	b := byte('#')
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, slave.Fd(), unix.TIOCSTI, uintptr(unsafe.Pointer(&b))); e != 0 {
-		return blocked(e)
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, tty.Fd(), unix.TIOCSTI, uintptr(unsafe.Pointer(&b))); e != 0 {
+		return blockedAt("ioctl TIOCSTI", e)
 	}
-	return allowed("pushed a byte into a terminal's input")
+	return allowed("pushed a byte into the input of " + c.Terminal)
 }
 
-// ptraceProbe starts a child (this program, sleeping) and attaches to it
-// with ptrace.
-func ptraceProbe() Result {
-	self, err := os.Executable()
-	if err != nil {
-		return failed("cannot find the probe program: %v", err)
+// ptraceProbe attaches with ptrace to the harness's process outside the
+// sandbox, then lets it go again.
+func ptraceProbe(c *Config) Result {
+	pid := c.SignalPid
+	if pid <= 0 {
+		return skipped("the harness started no process to trace")
 	}
-	child := exec.Command(self, ArgSleep)
-	if err := child.Start(); err != nil {
-		return failed("start a child to trace: %v", err)
-	}
-	defer func() {
-		_ = child.Process.Kill()
-		_ = child.Wait()
-	}()
 	// ptrace requests must come from the thread that attached.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := unix.PtraceAttach(child.Process.Pid); err != nil {
+	if err := unix.PtraceAttach(pid); err != nil {
 		return blocked(err)
 	}
 	var ws unix.WaitStatus
-	_, _ = unix.Wait4(child.Process.Pid, &ws, unix.WALL, nil)
-	_ = unix.PtraceDetach(child.Process.Pid)
-	return allowed(fmt.Sprintf("attached to pid %d", child.Process.Pid))
+	_, _ = unix.Wait4(pid, &ws, unix.WALL, nil)
+	_ = unix.PtraceDetach(pid)
+	return allowed(fmt.Sprintf("attached to pid %d", pid))
 }
 
-// netlinkProbe opens a NETLINK_ROUTE socket (how programs read and change
-// interfaces, routes and addresses).
+// netlinkProbe lists the network interfaces over a NETLINK_ROUTE socket
+// (how programs read and change interfaces, routes and addresses). It
+// gets through when it sees an interface besides loopback: the host's
+// network, not an empty network namespace.
 func netlinkProbe() Result {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	rib, err := syscall.NetlinkRIB(syscall.RTM_GETLINK, syscall.AF_UNSPEC)
 	if err != nil {
-		return blocked(err)
+		return blockedAt("netlink RTM_GETLINK", err)
 	}
-	unix.Close(fd)
-	return allowed("socket(AF_NETLINK, NETLINK_ROUTE) succeeded")
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return failed("parse netlink answer: %v", err)
+	}
+	var names []string
+	for _, m := range msgs {
+		if m.Header.Type != syscall.RTM_NEWLINK {
+			continue
+		}
+		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
+		if err != nil {
+			continue
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == syscall.IFLA_IFNAME {
+				names = append(names, strings.TrimRight(string(a.Value), "\x00"))
+			}
+		}
+	}
+	for _, n := range names {
+		if n != "lo" {
+			return allowed("sees the interfaces " + strings.Join(names, ", "))
+		}
+	}
+	return Result{Outcome: OutcomeBlocked, Detail: "only loopback is visible (" + strings.Join(names, ", ") + ")"}
 }
 
 // rawSocketProbe opens a raw ICMP socket (crafting packets; needs

@@ -5,9 +5,9 @@ package probe
 // The Linux-specific probes are listed only for Linux (Probe.OS); these
 // keep the program building elsewhere.
 
-func tiocstiProbe() Result { return skipped("Linux only") }
+func tiocstiProbe(*Config) Result { return skipped("Linux only") }
 
-func ptraceProbe() Result { return skipped("Linux only") }
+func ptraceProbe(*Config) Result { return skipped("Linux only") }
 
 func netlinkProbe() Result { return skipped("Linux only") }
 

@@ -137,6 +137,10 @@ func Prepare(p core.Policy, probePath string) (_ *Env, err error) {
 	start(&c.HTTP, listenHTTP, "127.0.0.1:0")
 	start(&c.DNS, listenDNS, "127.0.0.1:0")
 
+	if path, cl, err := openTerminal(); err == nil {
+		c.Terminal = path
+		e.closers = append(e.closers, cl)
+	}
 	if runtime.GOOS != "windows" {
 		e.sleeper = exec.Command(probePath, ArgSleep)
 		if err := e.sleeper.Start(); err == nil {

@@ -50,8 +50,8 @@ func Main(args []string, stdout io.Writer) int {
 	case argDetached2:
 		return detachedStage2(args[1:])
 	}
-	// The TIOCSTI probe makes a new pty its controlling terminal; closing
-	// it must not hang the program up.
+	// Should a terminal the probes open become the controlling terminal,
+	// closing it must not hang the program up.
 	signal.Ignore(syscall.SIGHUP)
 	var c Config
 	if err := json.Unmarshal([]byte(args[0]), &c); err != nil {
@@ -118,9 +118,9 @@ func attempt(name string, c *Config) Result {
 	case DNSQuery:
 		return dnsProbe(c)
 	case TIOCSTI:
-		return tiocstiProbe()
+		return tiocstiProbe(c)
 	case Ptrace:
-		return ptraceProbe()
+		return ptraceProbe(c)
 	case SignalOutside:
 		return signalProbe(c.SignalPid)
 	case Netlink:

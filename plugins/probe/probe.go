@@ -66,7 +66,11 @@ type Config struct {
 	HTTP string `json:"http,omitempty"`
 	// DNS is the address of the harness's fake DNS server (UDP).
 	DNS string `json:"dns,omitempty"`
-	// SignalPid is a process outside the sandbox, owned by the same user.
+	// Terminal is a terminal (pty) the harness holds outside the sandbox,
+	// standing for the user's terminal ("" when none could be made).
+	Terminal string `json:"terminal,omitempty"`
+	// SignalPid is a process outside the sandbox, owned by the same user
+	// (the signal and ptrace probes' target).
 	SignalPid int `json:"signal_pid,omitempty"`
 	// Nonce is a random token the listeners echo, so that a probe knows
 	// it reached the harness and not something inside the sandbox.
@@ -136,7 +140,7 @@ const (
 	HTTPProxyEnv     = "http-honouring-proxy"
 	DNSQuery         = "dns-udp-query"
 	TIOCSTI          = "tiocsti"
-	Ptrace           = "ptrace-child"
+	Ptrace           = "ptrace-outside"
 	SignalOutside    = "signal-outside"
 	Netlink          = "af-netlink"
 	RawSocket        = "raw-socket"
@@ -197,10 +201,10 @@ var Probes = []Probe{
 	{Name: HTTPDirect, Tries: "HTTP GET to the harness, dialling directly (ignores HTTP_PROXY)", Boundary: core.BoundaryNetwork, subject: fixed(core.SubjectNetwork)},
 	{Name: HTTPProxyEnv, Tries: "HTTP GET to the harness by a client that honours HTTP_PROXY", Boundary: core.BoundaryNetwork, Cooperative: true, subject: fixed(core.SubjectNetwork)},
 	{Name: DNSQuery, Tries: "resolve a name through the harness's DNS server (UDP, no internet)", Boundary: core.BoundaryNetwork, subject: fixed(core.SubjectNetwork)},
-	{Name: TIOCSTI, Tries: "push a byte into a terminal's input (ioctl TIOCSTI)", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
-	{Name: Ptrace, Tries: "ptrace-attach to a child process", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
+	{Name: TIOCSTI, Tries: "push a byte into the input of a terminal outside the sandbox (ioctl TIOCSTI)", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
+	{Name: Ptrace, Tries: "ptrace-attach to a process outside the sandbox", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
 	{Name: SignalOutside, Tries: "signal a process outside the sandbox (kill(pid, 0))", OS: unixOS, Boundary: core.BoundaryProcess, subject: fixed(core.SubjectProcessTree)},
-	{Name: Netlink, Tries: "open an AF_NETLINK route socket", OS: []string{"linux"}, Boundary: core.BoundaryNetwork, HostMayBlock: true, subject: fixed(core.SubjectNetwork)},
+	{Name: Netlink, Tries: "list network interfaces over AF_NETLINK: more than loopback means the host's network", OS: []string{"linux"}, Boundary: core.BoundaryNetwork, HostMayBlock: true, subject: fixed(core.SubjectNetwork)},
 	{Name: RawSocket, Tries: "open a raw IPv4 ICMP socket", OS: []string{"linux"}, Boundary: core.BoundaryNetwork, HostMayBlock: true, subject: fixed(core.SubjectNetwork)},
 }
 

@@ -199,6 +199,9 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 		return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Diagnostic{Diagnostic: line}})
 	}}
 	req.Diagnostics = diag
+	if start.HostPrintsDowngrades {
+		req.Diagnostics = io.Discard
+	}
 	if t := start.Tty; t != nil {
 		req.TTY = &core.WindowSize{Rows: uint16(t.Rows), Cols: uint16(t.Cols)}
 	}

@@ -1371,11 +1371,16 @@ type RunStart struct {
 	// Set to run on a new pseudo terminal of this size.
 	Tty *WindowSize `protobuf:"bytes,10,opt,name=tty,proto3" json:"tty,omitempty"`
 	// With STDIO_STREAM: which streams the host has (others are /dev/null).
-	HasStdin      bool `protobuf:"varint,11,opt,name=has_stdin,json=hasStdin,proto3" json:"has_stdin,omitempty"`
-	HasStdout     bool `protobuf:"varint,12,opt,name=has_stdout,json=hasStdout,proto3" json:"has_stdout,omitempty"`
-	HasStderr     bool `protobuf:"varint,13,opt,name=has_stderr,json=hasStderr,proto3" json:"has_stderr,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HasStdin  bool `protobuf:"varint,11,opt,name=has_stdin,json=hasStdin,proto3" json:"has_stdin,omitempty"`
+	HasStdout bool `protobuf:"varint,12,opt,name=has_stdout,json=hasStdout,proto3" json:"has_stdout,omitempty"`
+	HasStderr bool `protobuf:"varint,13,opt,name=has_stderr,json=hasStderr,proto3" json:"has_stderr,omitempty"`
+	// The host has printed the run's downgrades itself, before sending this
+	// message (API 1.1): the plugin must not print them again. The host does
+	// so because a line the plugin sent could reach the user's terminal after
+	// the command's first output, which goes there directly.
+	HostPrintsDowngrades bool `protobuf:"varint,14,opt,name=host_prints_downgrades,json=hostPrintsDowngrades,proto3" json:"host_prints_downgrades,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RunStart) Reset() {
@@ -1495,6 +1500,13 @@ func (x *RunStart) GetHasStdout() bool {
 func (x *RunStart) GetHasStderr() bool {
 	if x != nil {
 		return x.HasStderr
+	}
+	return false
+}
+
+func (x *RunStart) GetHostPrintsDowngrades() bool {
+	if x != nil {
+		return x.HostPrintsDowngrades
 	}
 	return false
 }
@@ -2100,7 +2112,7 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
-	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xa7\x03\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xdd\x03\n" +
 	"\bRunStart\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12.\n" +
 	"\x06policy\x18\x02 \x01(\v2\x16.sbx.backend.v1.PolicyR\x06policy\x12%\n" +
@@ -2118,7 +2130,8 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"has_stdout\x18\f \x01(\bR\thasStdout\x12\x1d\n" +
 	"\n" +
-	"has_stderr\x18\r \x01(\bR\thasStderr\"\xce\x01\n" +
+	"has_stderr\x18\r \x01(\bR\thasStderr\x124\n" +
+	"\x16host_prints_downgrades\x18\x0e \x01(\bR\x14hostPrintsDowngrades\"\xce\x01\n" +
 	"\bRunInput\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x18.sbx.backend.v1.RunStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12!\n" +

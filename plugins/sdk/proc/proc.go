@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -99,6 +100,15 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The child reports a failed chdir as a bare ENOENT, as if the program
+	// were missing: check the directory first to say what is wrong.
+	if s.Dir != "" {
+		if fi, err := os.Stat(s.Dir); err != nil {
+			return nil, fmt.Errorf("cannot run %s: working directory: %w", s.Argv[0], err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("cannot run %s: working directory %s is not a directory", s.Argv[0], s.Dir)
+		}
+	}
 	env := s.Env
 	if env == nil {
 		env = []string{}
@@ -117,6 +127,11 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 	if s.Configure != nil {
 		if err := s.Configure(r.cmd); err != nil {
 			return nil, fmt.Errorf("configure %s: %w", s.Argv[0], err)
+		}
+		// Fail closed: the session, the controlling terminal and the
+		// parent-death signal are part of the guarantees.
+		if err := r.checkAttr(); err != nil {
+			return nil, err
 		}
 	}
 
@@ -182,7 +197,9 @@ wait:
 				sigs = nil
 				continue
 			}
-			_ = r.signal(sig) // the command may be gone already
+			if !r.waited.Load() { // its pid may belong to another process now
+				_ = r.signal(sig) // the command may be exiting: ignore ESRCH
+			}
 		case ws, ok := <-resize:
 			if !ok {
 				resize = nil
@@ -475,6 +492,10 @@ func sameWriter(a, b io.Writer) (same bool) {
 
 // startError words an error from starting the command.
 func startError(name, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "chdir" {
+		return fmt.Errorf("cannot run %s in %s: %w", name, pe.Path, err)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("%w: cannot run %s: %s does not exist (or its interpreter does not): %w", core.ErrNotFound, name, path, err)

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 
@@ -24,6 +25,14 @@ func BecomeSubreaper() error {
 // a crashed plugin does not leave its command running.
 func setPdeathsig(attr *syscall.SysProcAttr) {
 	attr.Pdeathsig = syscall.SIGKILL
+}
+
+// checkPdeathsig checks that Spec.Configure kept the parent-death signal.
+func checkPdeathsig(name string, a *syscall.SysProcAttr) error {
+	if a.Pdeathsig != syscall.SIGKILL {
+		return fmt.Errorf("proc: Spec.Configure of %s changed Pdeathsig; it must keep the attributes proc sets", name)
+	}
+	return nil
 }
 
 // pollableMaster returns the pty master in non-blocking mode, registered

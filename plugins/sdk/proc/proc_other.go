@@ -16,6 +16,9 @@ func BecomeSubreaper() error { return nil }
 // setPdeathsig does nothing here: there is no parent-death signal.
 func setPdeathsig(*syscall.SysProcAttr) {}
 
+// checkPdeathsig has nothing to check here.
+func checkPdeathsig(string, *syscall.SysProcAttr) error { return nil }
+
 // pollableMaster keeps the pty master in blocking mode: kqueue does not
 // work with ptys on macOS (golang/go#22099, creack/pty#52).
 func pollableMaster(f *os.File) *os.File { return f }

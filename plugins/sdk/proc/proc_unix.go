@@ -76,6 +76,18 @@ func (r *run) setup() error {
 	return nil
 }
 
+// checkAttr checks that Spec.Configure kept what setup set.
+func (r *run) checkAttr() error {
+	a := r.cmd.SysProcAttr
+	switch {
+	case a == nil || !a.Setsid:
+		return fmt.Errorf("proc: Spec.Configure of %s dropped Setsid; it must keep the attributes proc sets", r.s.Argv[0])
+	case r.s.TTY != nil && (!a.Setctty || a.Ctty != 0):
+		return fmt.Errorf("proc: Spec.Configure of %s changed Setctty/Ctty; it must keep the attributes proc sets", r.s.Argv[0])
+	}
+	return checkPdeathsig(r.s.Argv[0], a)
+}
+
 // startChild starts the command (see launch for the thread it runs on).
 func (r *run) startChild() error {
 	lockRegistry()

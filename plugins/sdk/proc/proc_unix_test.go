@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,3 +174,61 @@ func TestRun_EnvPathIsTheCommandsNotOurs(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestRun_ConfigureMustKeepTheSession(t *testing.T) {
+	s := sh("echo ran")
+	var out bytes.Buffer
+	s.Stdout = &out
+	s.Configure = func(cmd *exec.Cmd) error {
+		cmd.SysProcAttr = &syscall.SysProcAttr{} // drops Setsid
+		return nil
+	}
+	if _, err := Run(context.Background(), s); err == nil || !strings.Contains(err.Error(), "Setsid") {
+		t.Fatalf("err %v, want a refusal naming Setsid", err)
+	}
+	if out.Len() != 0 {
+		t.Error("the command ran")
+	}
+}
+
+func TestRun_ConfigureAndAfterStartAreCalled(t *testing.T) {
+	var configured, afterStart, started int
+	s := sh("exit 0")
+	s.Configure = func(cmd *exec.Cmd) error { configured++; return nil }
+	s.AfterStart = func(pid int) error { afterStart = pid; return nil }
+	s.Started = func(pid int) { started = pid }
+	if _, err := Run(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if configured != 1 || afterStart == 0 || afterStart != started {
+		t.Errorf("configured %d, AfterStart pid %d, Started pid %d", configured, afterStart, started)
+	}
+}
+
+func TestRun_AfterStartErrorKillsAndIsReturned(t *testing.T) {
+	s := sh("sleep 1000")
+	boom := errors.New("boom")
+	s.AfterStart = func(int) error { return boom }
+	res, err := Run(context.Background(), s)
+	if !errors.Is(err, boom) || res != nil {
+		t.Fatalf("res %+v err %v, want boom", res, err)
+	}
+}
+
+func TestRun_MissingWorkingDirectoryIsAClearError(t *testing.T) {
+	s := sh("true")
+	s.Dir = "/no/such/dir/sbx"
+	_, err := Run(context.Background(), s)
+	if err == nil || !strings.Contains(err.Error(), "/no/such/dir/sbx") {
+		t.Fatalf("err %v, want one naming the directory", err)
+	}
+}
+
+func TestRun_NilEnvIsEmpty(t *testing.T) {
+	var out bytes.Buffer
+	t.Setenv("SBX_PROC_LEAK", "leaked")
+	res, err := Run(context.Background(), Spec{Argv: []string{"/bin/sh", "-c", "echo \"[${SBX_PROC_LEAK-}]\""}, Stdout: &out})
+	if err != nil || res.ExitCode != 0 || out.String() != "[]\n" {
+		t.Fatalf("res %+v err %v out %q", res, err, out.String())
+	}
+}

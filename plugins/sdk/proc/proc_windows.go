@@ -40,6 +40,16 @@ func (r *run) setup() error {
 	return nil
 }
 
+// checkAttr checks that Spec.Configure kept the creation flags setup set:
+// without CREATE_SUSPENDED the command would run before it is in the job.
+func (r *run) checkAttr() error {
+	const want = windows.CREATE_NEW_PROCESS_GROUP | windows.CREATE_SUSPENDED
+	if a := r.cmd.SysProcAttr; a == nil || a.CreationFlags&want != want {
+		return fmt.Errorf("proc: Spec.Configure of %s dropped CREATE_SUSPENDED or CREATE_NEW_PROCESS_GROUP; it must keep the flags proc sets", r.s.Argv[0])
+	}
+	return nil
+}
+
 func (r *run) startChild() error { return r.cmd.Start() }
 func (r *run) childWaited()      {}
 func (r *run) release()          {}
