@@ -41,6 +41,9 @@ func bothModes(t *testing.T, fn func(t *testing.T, s *sandbox)) {
 				t.Skip("Landlock unavailable: " + f.LandlockNote)
 			case name == NameNamespaces && !f.UserNS:
 				t.Skip("user namespaces unavailable: " + f.UserNSNote)
+			case name == NameLandlock && !f.Seccomp:
+				// A strict run refuses: the network is not held.
+				t.Skip("seccomp unavailable: " + f.SeccompNote)
 			}
 			fn(t, newSandbox(t, name))
 		})
@@ -134,6 +137,13 @@ func unchanged(t *testing.T, path, want string) {
 	b, err := os.ReadFile(path)
 	if err != nil || string(b) != want {
 		t.Errorf("%s = %q, %v; want %q", path, b, err, want)
+	}
+}
+
+// needSeccomp skips tests of syscall-level refusals without seccomp.
+func needSeccomp(t *testing.T) {
+	if f := probeOnce(); !f.Seccomp {
+		t.Skip("seccomp unavailable: " + f.SeccompNote)
 	}
 }
 
@@ -289,6 +299,7 @@ func received(c net.PacketConn) bool {
 }
 
 func TestEscape_NetworkDenied(t *testing.T) {
+	needSeccomp(t)
 	bothModes(t, func(t *testing.T, s *sandbox) {
 		l := startListeners(t)
 		p := s.policy()
@@ -332,6 +343,7 @@ func TestEscape_NetworkAllowedWorks(t *testing.T) {
 }
 
 func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
+	needSeccomp(t)
 	bothModes(t, func(t *testing.T, s *sandbox) {
 		p := s.policy()
 		s.refused(p, "unshare")

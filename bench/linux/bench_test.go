@@ -1,13 +1,10 @@
 //go:build linux
 
-// Package linuxbench measures the startup and file-workload overhead of the
-// Linux backends, in process (Backend.Run, no plugin hop), against running
-// the command directly and against bubblewrap, in the same run.
+// Run with:
 //
 //	go test -run TestReport -v ./bench/linux          # table with ratios (SBX_BENCH=1)
 //	go test -run '^$' -bench . ./bench/linux          # Go benchmarks
-//
-// See README.md.
+
 package linuxbench
 
 import (
