@@ -664,3 +664,48 @@ func TestRun_SignalsReachTheCommand(t *testing.T) {
 		}
 	})
 }
+
+func TestEscape_TmpIsPrivateOrReadOnlyWhenNotWritable(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *sandbox) {
+		name := "/tmp/sbx-linux-private-" + filepath.Base(filepath.Dir(s.ws))
+		t.Cleanup(func() { os.Remove(name) })
+		p := s.policy() // writable_tmp = false
+		if s.b.name == NameNamespaces {
+			// A private tmpfs: writable, gone after the run.
+			s.allowed(p, "write", name)
+		} else {
+			s.refused(p, "write", name)
+		}
+		absent(t, name)
+	})
+}
+
+func TestLookPath_UsesTheCommandsPath(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(dir+"/tool", []byte("#!/bin/sh\n"), 0o755))
+	must(t, os.WriteFile(dir+"/data", []byte("x"), 0o644))
+	env := []string{"PATH=/nonexistent:" + dir}
+	if got, err := lookPath("tool", env, "/"); err != nil || got != dir+"/tool" {
+		t.Errorf("tool: %q %v", got, err)
+	}
+	if _, err := lookPath("data", env, "/"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a non-executable file must not be found: %v", err)
+	}
+	if got, _ := lookPath("./x", env, "/work"); got != "/work/x" {
+		t.Errorf("relative path: %q", got)
+	}
+}
+
+func TestStatusError_KeepsTheClass(t *testing.T) {
+	for class, want := range map[string]error{"permission": core.ErrPermission, "not found": core.ErrNotFound, "unsupported": core.ErrUnsupported, "": core.ErrUnsupported} {
+		if err := statusError(helperStatus{Error: "x", Class: class}); !errors.Is(err, want) {
+			t.Errorf("%q: %v", class, err)
+		}
+	}
+	if st := readStatus(strings.NewReader("garbage")); st.Error == "" {
+		t.Errorf("a garbled status must be an error")
+	}
+	if st := readStatus(strings.NewReader("")); st.Error != "" || st.Exit != nil {
+		t.Errorf("no status means the command ran: %+v", st)
+	}
+}
