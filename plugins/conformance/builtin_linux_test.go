@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		"github.com/sbxdev/sbx/cmd/sbx-backend-linux",
 		"github.com/sbxdev/sbx/cmd/sbx-backend-none",
 		"github.com/sbxdev/sbx/cmd/sbx-probe",
-	)
+		"github.com/sbxdev/sbx/plugins/examples/bwrap/cmd/sbx-backend-bwrap")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the binaries:", err)
