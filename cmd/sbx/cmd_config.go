@@ -19,8 +19,11 @@ type configJSON struct {
 	Acceptance      core.Acceptance   `json:"acceptance"`
 	PluginDirs      []string          `json:"plugin_dirs,omitempty"`
 	PluginChecksums map[string]string `json:"plugin_checksums,omitempty"`
-	Settings        []setting         `json:"settings"`
-	Problems        []string          `json:"problems,omitempty"`
+	// PluginKeepAlive is plugin_keepalive as a Go duration ("5m0s",
+	// "0s" when agents are off).
+	PluginKeepAlive string    `json:"plugin_keepalive"`
+	Settings        []setting `json:"settings"`
+	Problems        []string  `json:"problems,omitempty"`
 }
 
 func newConfigCmd(a *app) *cobra.Command {
@@ -66,7 +69,8 @@ func (a *app) showConfig(cmd *cobra.Command, asJSON bool) error {
 		if err := writeJSON(out, configJSON{
 			Backend: cfg.Backend, Profile: cfg.Profile, UserFile: cfg.UserFile, ProjectFile: cfg.ProjectFile,
 			Policy: cfg.Policy, Acceptance: cfg.Accept, PluginDirs: cfg.PluginDirs,
-			PluginChecksums: cfg.PluginPins, Settings: cfg.settingsTable(), Problems: problems,
+			PluginChecksums: cfg.PluginPins, PluginKeepAlive: cfg.PluginKeepAlive.String(),
+			Settings: cfg.settingsTable(), Problems: problems,
 		}); err != nil {
 			return err
 		}

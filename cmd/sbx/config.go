@@ -65,6 +65,9 @@ type config struct {
 	Accept      core.Acceptance
 	PluginDirs  []string
 	PluginPins  map[string]string
+	// PluginKeepAlive is how long a plugin agent stays up without calls
+	// (host.Options.KeepAlive); 0 turns agents off.
+	PluginKeepAlive time.Duration
 	// DefaultProtect tells whether core.DefaultProtectedNames are in
 	// Policy.Protected.
 	DefaultProtect bool
@@ -194,6 +197,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 	cfg.Policy, cfg.Accept = m.policy(in.Workspace)
 	cfg.PluginDirs = m.s.PluginDirs
 	cfg.PluginPins = m.s.PluginChecksums
+	cfg.PluginKeepAlive = *m.s.PluginKeepAlive
 	cfg.DefaultProtect = *m.s.DefaultProtect
 	cfg.Origins = m.origins
 	if len(probs) > 0 {
@@ -264,6 +268,23 @@ func (a *app) userConfigPath(home string) (string, bool) {
 	return filepath.Join(dir, "sbx", "config.toml"), false
 }
 
+// agentsSupported tells whether the plugin host keeps plugins running as
+// per-user agents on this OS (host.Options.KeepAlive): Linux only, because
+// an agent's safety rests on the kernel's view of its peer
+// (plugins/internal/peercred). Elsewhere plugin_keepalive is accepted and
+// has no effect.
+const agentsSupported = runtime.GOOS == "linux"
+
+// defaultKeepAlive is plugin_keepalive's default: 5m where agents exist, 0
+// (off) elsewhere, so that `sbx config` does not show a setting that does
+// nothing as if it were in effect.
+func defaultKeepAlive() time.Duration {
+	if agentsSupported {
+		return 5 * time.Minute
+	}
+	return 0
+}
+
 // defaultLayer is sbx's defaults, as a layer: core.DefaultPolicy and the
 // host's default backend.
 func defaultLayer(backend string) layer {
@@ -271,6 +292,7 @@ func defaultLayer(backend string) layer {
 	f, t := false, true
 	zeroD, zero64, zeroF := time.Duration(0), int64(0), float64(0)
 	network := string(d.Network.Mode)
+	keepAlive := defaultKeepAlive()
 	return layer{s: settings{
 		Backend:        &backend,
 		Network:        &network,
@@ -284,6 +306,8 @@ func defaultLayer(backend string) layer {
 		CPU:            &zeroF,
 		AllowAdvisory:  &f,
 		BestEffort:     &f,
+		// Not a policy key: how long plugins stay up between commands.
+		PluginKeepAlive: &keepAlive,
 	}, origin: fixedOrigin("default")}
 }
 
@@ -367,6 +391,14 @@ func projectProblems(path, prefix string, s settings, base settings, trusted boo
 	}
 	if s.PluginChecksums != nil {
 		refuse(kPluginChecksums, "", "would change which plugin binaries are accepted", "Pin plugins in the user file")
+	}
+	if s.PluginKeepAlive != nil {
+		// Even "0" is refused: the key is not part of the policy, so
+		// there is nothing for a project to tighten, and how long the
+		// user's unsandboxed plugin agents live is the user's choice.
+		refuse(kPluginKeepAlive, " = "+quoteKey(s.PluginKeepAlive.String()),
+			"would decide how long plugin agents, which run outside the sandbox, stay up",
+			"Set it in the user file or with SBX_PLUGIN_KEEPALIVE")
 	}
 	// Limits: a project may set or lower a limit, not raise or remove one.
 	raised := func(newV, baseV float64) bool { return baseV > 0 && (newV == 0 || newV > baseV) }
@@ -506,6 +538,13 @@ func envLayer(cwd, home string) (layer, []string) {
 			bad(kCPU, err)
 		} else {
 			s.CPU = &f
+		}
+	}
+	if v, ok := get(kPluginKeepAlive); ok {
+		if d, err := parseKeepAlive(v); err != nil {
+			bad(kPluginKeepAlive, err)
+		} else {
+			s.PluginKeepAlive = &d
 		}
 	}
 	return layer{s: s, origin: func(key string) string { return "env " + envVar(key) }}, probs

@@ -43,7 +43,7 @@ func TestEnvLayer_EveryKeyIsReadFromItsVariable(t *testing.T) {
 		kBackend: "other", kProfile: "p", kNetwork: "allow", kWritableRoots: dir, kProtect: ".env",
 		kDefaultProtect: "false", kReadOnly: "true", kRead: dir, kWritableTmp: "false", kEnvInherit: "0",
 		kEnvUnset: "TOKEN", kTimeout: "5s", kMemory: "1G", kPids: "7", kCPU: "0.5",
-		kAllowAdvisory: "1", kBestEffort: "true",
+		kAllowAdvisory: "1", kBestEffort: "true", kPluginKeepAlive: "90s",
 	}
 	if len(values) != len(envKeys) {
 		t.Fatalf("the test covers %d keys, envKeys has %d", len(values), len(envKeys))

@@ -374,6 +374,8 @@ func TestProjectTrust_UntrustedProjectMayOnlyTighten(t *testing.T) {
 		{"best effort", `best_effort = true`, "", `"best_effort" = true`},
 		{"plugin dirs", `plugin_dirs = ["plugins"]`, "", `"plugin_dirs" would run plugin programs`},
 		{"plugin checksums", "[plugin_checksums]\nsbx-backend-x = \"" + strings.Repeat("a", 64) + "\"\n", "", `"plugin_checksums"`},
+		{"plugin keepalive", `plugin_keepalive = "1h"`, "", `"plugin_keepalive" = "1h0m0s" would decide how long plugin agents`},
+		{"plugin keepalive off", `plugin_keepalive = "0"`, "", `"plugin_keepalive" = "0s"`},
 		{"raise timeout", `timeout = "1h"`, `timeout = "1m"`, `"timeout" = "1h0m0s" would raise`},
 		{"remove memory limit", `memory = 0`, `memory = "1G"`, `"memory" = "0B" would raise`},
 		{"raise pids", `pids = 1000`, `pids = 10`, `"pids" = 1000`},

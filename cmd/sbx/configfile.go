@@ -69,6 +69,7 @@ type tomlFile struct {
 	Profile            *string               `toml:"profile"`
 	PluginDirs         []string              `toml:"plugin_dirs"`
 	PluginChecksums    map[string]string     `toml:"plugin_checksums"`
+	PluginKeepAlive    *string               `toml:"plugin_keepalive"`
 	TrustProjectConfig *bool                 `toml:"trust_project_config"`
 	TrustedProjects    []string              `toml:"trusted_projects"`
 	Profiles           map[string]tomlPolicy `toml:"profiles"`
@@ -108,6 +109,7 @@ var keyTypes = map[string]string{
 	kBestEffort:      "a boolean",
 	kPluginDirs:      "an array of directory strings",
 	kPluginChecksums: `a table of hex SHA-256 strings, e.g. { "sbx-backend-foo" = "ab12..." }`,
+	kPluginKeepAlive: `a duration string, e.g. "5m" ("0" turns plugin agents off)`,
 	kTrustProject:    "a boolean",
 	kTrustedProjects: "an array of directory strings",
 	kProfiles:        "tables [profiles.NAME]",
@@ -118,7 +120,7 @@ var keyTypes = map[string]string{
 var (
 	topLevelNames = []string{kBackend, kProfile, kNetwork, kWritableRoots, kProtect, kDefaultProtect,
 		kReadOnly, kRead, kWritableTmp, "env", kTimeout, kMemory, kPids, kCPU, kAllowAdvisory,
-		kBestEffort, kPluginDirs, kPluginChecksums, kTrustProject, kTrustedProjects, kProfiles}
+		kBestEffort, kPluginDirs, kPluginChecksums, kPluginKeepAlive, kTrustProject, kTrustedProjects, kProfiles}
 	envNames     = []string{"inherit", "set", "unset"}
 	profileNames = []string{kBackend, kNetwork, kWritableRoots, kProtect, kDefaultProtect, kReadOnly,
 		kRead, kWritableTmp, "env", kTimeout, kMemory, kPids, kCPU, kAllowAdvisory, kBestEffort}
@@ -171,6 +173,13 @@ func parseConfigFile(path string, data []byte, home string) (*fileConfig, error)
 			default:
 				fc.Top.PluginChecksums[name] = sum
 			}
+		}
+	}
+	if raw.PluginKeepAlive != nil {
+		if d, err := parseKeepAlive(*raw.PluginKeepAlive); err != nil {
+			probs = append(probs, fmt.Sprintf("%s: key %q: %v", path, kPluginKeepAlive, err))
+		} else {
+			fc.Top.PluginKeepAlive = &d
 		}
 	}
 	fc.Top.TrustProjectConfig = raw.TrustProjectConfig

@@ -17,13 +17,16 @@ type hostSet struct{ h *host.Host }
 
 // hostBackends opens the plugin host with the configured options. sbx
 // makes itself a child subreaper (Linux) so that processes a crashed plugin
-// leaves behind are reparented to it and killed.
+// leaves behind are reparented to it and killed. With a keep-alive
+// (plugin_keepalive), plugins run as per-user agents that later sbx
+// invocations reattach to (Linux only; the host ignores it elsewhere).
 func hostBackends(o pluginOptions) (backendSet, error) {
 	return &hostSet{h: host.New(host.Options{
 		Dirs:      o.Dirs,
 		Pins:      o.Pins,
 		Stderr:    o.Stderr,
 		Subreaper: true,
+		KeepAlive: o.KeepAlive,
 	})}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -107,6 +108,7 @@ func (m *merger) apply(l layer) {
 	setPtr(m, &m.s.BestEffort, s.BestEffort, kBestEffort, l)
 	m.addList(&m.s.PluginDirs, s.PluginDirs, kPluginDirs, l)
 	m.mergeTable(&m.s.PluginChecksums, s.PluginChecksums, kPluginChecksums, l)
+	setPtr(m, &m.s.PluginKeepAlive, s.PluginKeepAlive, kPluginKeepAlive, l)
 }
 
 // snapshot returns a copy of the merged settings so far.
@@ -218,7 +220,20 @@ func (cfg *config) settingsTable() []setting {
 	boolean(kBestEffort, cfg.Accept.BestEffort)
 	list(kPluginDirs, cfg.PluginDirs, kPluginDirs, "(none)")
 	table(kPluginChecksums, cfg.PluginPins)
+	add(kPluginKeepAlive, keepAliveValue(cfg.PluginKeepAlive), o.of(kPluginKeepAlive))
 	return rows
+}
+
+// keepAliveValue shows plugin_keepalive in `sbx config`: the duration, what
+// 0 means, and that it does nothing where agents do not exist.
+func keepAliveValue(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0 (plugin agents off)"
+	case !agentsSupported:
+		return d.String() + " (no effect: plugin agents are Linux-only)"
+	}
+	return d.String()
 }
 
 // originOfField returns where the value behind a core.Policy.Validate

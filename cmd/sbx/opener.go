@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -41,4 +42,14 @@ type pluginOptions struct {
 	Pins map[string]string
 	// Stderr receives plugin log output.
 	Stderr io.Writer
+	// KeepAlive keeps plugins running as per-user agents that exit after
+	// this long without calls (plugin_keepalive; Linux only); 0 starts a
+	// plugin per invocation.
+	KeepAlive time.Duration
+}
+
+// pluginOptions returns what cfg says about plugins, with plugin log
+// output going to stderr.
+func (cfg *config) pluginOptions(stderr io.Writer) pluginOptions {
+	return pluginOptions{Dirs: cfg.PluginDirs, Pins: cfg.PluginPins, Stderr: stderr, KeepAlive: cfg.PluginKeepAlive}
 }

@@ -172,5 +172,5 @@ func (a *app) openBackends(cfg *config) (backendSet, error) {
 	if a.debug {
 		logs = a.env.Stderr
 	}
-	return a.env.Backends(pluginOptions{Dirs: cfg.PluginDirs, Pins: cfg.PluginPins, Stderr: logs})
+	return a.env.Backends(cfg.pluginOptions(logs))
 }

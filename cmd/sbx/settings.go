@@ -30,9 +30,11 @@ type settings struct {
 	CPU            *float64
 	AllowAdvisory  *bool
 	BestEffort     *bool
-	// Only in files (and PluginDirs only in the user file unless trusted).
+	// Only in files and (PluginKeepAlive) the environment; an untrusted
+	// project file may set none of them.
 	PluginDirs         []string
 	PluginChecksums    map[string]string
+	PluginKeepAlive    *time.Duration
 	TrustProjectConfig *bool
 	TrustedProjects    []string
 }
@@ -60,6 +62,7 @@ const (
 	kBestEffort      = "best_effort"
 	kPluginDirs      = "plugin_dirs"
 	kPluginChecksums = "plugin_checksums"
+	kPluginKeepAlive = "plugin_keepalive"
 	kTrustProject    = "trust_project_config"
 	kTrustedProjects = "trusted_projects"
 	kProfiles        = "profiles"
@@ -68,10 +71,12 @@ const (
 // envKeys are the keys that have an SBX_* environment variable, named by
 // envVar. Tables (env.set, plugin_checksums) and plugin_dirs have none:
 // SBX_PLUGIN_PATH, read by the plugin host itself, is the environment's way
-// to add plugin directories.
+// to add plugin directories. plugin_keepalive has one
+// (SBX_PLUGIN_KEEPALIVE) but no flag.
 var envKeys = []string{
 	kBackend, kProfile, kNetwork, kWritableRoots, kProtect, kDefaultProtect, kReadOnly, kRead,
 	kWritableTmp, kEnvInherit, kEnvUnset, kTimeout, kMemory, kPids, kCPU, kAllowAdvisory, kBestEffort,
+	kPluginKeepAlive,
 }
 
 // envPrefix and envKeyReplacer are how viper turns a key into its
@@ -98,8 +103,9 @@ var policyKeys = []string{
 	kAllowAdvisory, kBestEffort,
 }
 
-// fileOnlyKeys are the keys a file may set besides the policy keys.
-var fileOnlyKeys = []string{kProfile, kPluginDirs, kPluginChecksums, kTrustProject, kTrustedProjects, kProfiles}
+// fileOnlyKeys are the keys a file may set besides the policy keys: they
+// are not part of a run's policy, so a profile cannot set them.
+var fileOnlyKeys = []string{kProfile, kPluginDirs, kPluginChecksums, kPluginKeepAlive, kTrustProject, kTrustedProjects, kProfiles}
 
 // didYouMean returns the candidate closest to s when it is close enough to
 // be a likely typo, or "".

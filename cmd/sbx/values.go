@@ -38,6 +38,19 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseKeepAlive parses plugin_keepalive: how long a plugin agent stays
+// up without calls, such as "5m" or "90s"; "0" turns agents off.
+func parseKeepAlive(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration; want a number with a unit, e.g. \"5m\" or \"90s\" (\"0\" turns plugin agents off)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: the plugin keep-alive must not be negative (\"0\" turns plugin agents off)", s)
+	}
+	return d, nil
+}
+
 // parseSize parses a memory size such as "512M" or "2GiB"; "0" means no
 // limit.
 func parseSize(s string) (int64, error) {
