@@ -20,6 +20,9 @@ var probeOnce = sync.OnceValue(Probe)
 // The probe and every run re-execute the current binary as a helper, so a
 // program serving these backends must call [Reexec] first thing in main.
 func Backends() []core.Backend {
+	// Probe in the background from the start, so that the probe overlaps
+	// the plugin handshake instead of delaying the first call.
+	go probeOnce()
 	return []core.Backend{
 		&Backend{name: NameAuto, facts: probeOnce},
 		&Backend{name: NameLandlock, mode: ModeLandlock, facts: probeOnce},
