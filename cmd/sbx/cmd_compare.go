@@ -492,8 +492,20 @@ func (c *comparison) title() string {
 	if c.Explain {
 		what = "Predicted from each backend's plan (nothing was run)"
 	}
-	return fmt.Sprintf("%s; policy: network %s, %s, protected %s, temporary directories writable: %v.",
-		what, p.Network.Mode, reads, strings.Join(p.Protected, " "), p.WritableTmp)
+	protected := strings.Join(p.Protected, " ")
+	if protected == "" {
+		protected = "nothing"
+	}
+	writes := "workspace writable"
+	if p.ReadOnly {
+		writes = "read-only"
+	}
+	tmp := "temporary directories writable"
+	if !p.WritableTmp {
+		tmp = "temporary directories not writable"
+	}
+	return fmt.Sprintf("%s; policy: %s, network %s, %s, protected %s, %s.",
+		what, writes, p.Network.Mode, reads, protected, tmp)
 }
 
 // notes lists, per backend, why it is unavailable and the cells worth
