@@ -521,15 +521,22 @@ func (c *comparison) notes() []string {
 		if col.Note != "" {
 			out = append(out, fmt.Sprintf("%s: %s", col.Backend, col.Note))
 		}
+		// Cells with the same verdict and the same reason share a line
+		// ("tcp-127.0.0.1, udp-127.0.0.1 would leak [...]") unless the
+		// probes saw different things.
+		type group struct {
+			verdict probe.Verdict
+			why     string
+			probes  []string
+			details []string
+		}
+		var groups []*group
+		index := map[string]*group{}
 		for _, cell := range col.Cells {
 			switch cell.Verdict {
 			case probe.Failed, probe.Leaked, probe.Errored, probe.Overblocked, probe.WouldLeak:
 			default:
 				continue
-			}
-			line := fmt.Sprintf("%s: %s %s", col.Backend, cell.Probe, cell.Verdict)
-			if cell.Detail != "" {
-				line += ": " + cell.Detail
 			}
 			why := fmt.Sprintf("%s is %s", cell.Subject, cell.Strength)
 			if cell.Mechanism != "" {
@@ -538,7 +545,27 @@ func (c *comparison) notes() []string {
 			if cell.Note != "" {
 				why += ": " + cell.Note
 			}
-			out = append(out, line+" ["+why+"]")
+			key := string(cell.Verdict) + "\x00" + why
+			if cell.Detail != "" {
+				key += "\x00" + cell.Probe // a probe's own detail: a line of its own
+			}
+			g := index[key]
+			if g == nil {
+				g = &group{verdict: cell.Verdict, why: why}
+				index[key] = g
+				groups = append(groups, g)
+			}
+			g.probes = append(g.probes, cell.Probe)
+			if cell.Detail != "" {
+				g.details = append(g.details, cell.Detail)
+			}
+		}
+		for _, g := range groups {
+			line := fmt.Sprintf("%s: %s %s", col.Backend, strings.Join(g.probes, ", "), g.verdict)
+			if len(g.details) > 0 {
+				line += ": " + strings.Join(g.details, "; ")
+			}
+			out = append(out, line+" ["+g.why+"]")
 		}
 		if col.Command != nil && col.Command.Error != "" {
 			out = append(out, fmt.Sprintf("%s: command: %s", col.Backend, col.Command.Error))

@@ -70,7 +70,7 @@ func TestCompare_TextAndMarkdownTables(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, h.stderr.String())
 	}
 	out := h.stdout.String()
-	for _, want := range []string{"PROBE", "fake", "other", "write-outside", "would block", "would leak", "other: tcp-127.0.0.1 would leak [network is advisory (fake): the fake cannot]"} {
+	for _, want := range []string{"PROBE", "fake", "other", "write-outside", "would block", "would leak", "other: tcp-127.0.0.1, tcp-::1, udp-127.0.0.1, udp-::1, http-ignoring-proxy, dns-udp-query, af-netlink, raw-socket would leak [network is advisory (fake): the fake cannot]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
