@@ -9,6 +9,7 @@ import (
 
 	"github.com/sbxdev/sbx/backends/none"
 	"github.com/sbxdev/sbx/plugins/conformance"
+	"github.com/sbxdev/sbx/plugins/examples/bwrap"
 )
 
 // binDir holds the real plugin binaries and the probe program, built once.
@@ -66,4 +67,12 @@ func TestConformance_ExampleBwrap(t *testing.T) {
 		t.Skip("bwrap is not installed (apt-get install bubblewrap)")
 	}
 	conformance.Run(t, conformance.Target{Name: "bwrap", Plugin: filepath.Join(binDir, "sbx-backend-bwrap")})
+}
+
+// The example in process, as its author's own test would run it.
+func TestConformance_ExampleBwrapInProcess(t *testing.T) {
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bwrap is not installed (apt-get install bubblewrap)")
+	}
+	conformance.Run(t, conformance.Target{Name: "bwrap", Backend: bwrap.New()})
 }

@@ -174,7 +174,7 @@ func judgeRow(r probe.Row, caps core.Capabilities) (Status, string) {
 	switch {
 	case r.Verdict == probe.NotApplicable:
 		return Skip, "does not apply: " + r.Result.Detail
-	case r.Expect.Deny && capability(caps, r.Probe.Boundary) == core.Absent:
+	case r.Expect.Deny && capability(caps, r.Probe.Boundary, el.Requested) == core.Absent:
 		return Skip, fmt.Sprintf("the backend declares no %s boundary (capability absent); got %s", r.Probe.Boundary, got)
 	case r.Expect.Deny && r.Expect.Strength == core.Absent:
 		return Skip, fmt.Sprintf("the plan reports %s %s absent (%s); got %s", el.Boundary, el.Subject, el.Note, got)
@@ -223,10 +223,14 @@ func missingElements(p core.Policy, r core.Report) []string {
 	return out
 }
 
-// capability is the declared strength for a boundary.
-func capability(c core.Capabilities, b core.Boundary) core.Strength {
+// capability is the declared strength for a boundary (for protected
+// names, the Protected capability).
+func capability(c core.Capabilities, b core.Boundary, requested string) core.Strength {
 	switch b {
 	case core.BoundaryWrite:
+		if requested == core.ReqProtected {
+			return c.Protected
+		}
 		return c.Write
 	case core.BoundaryRead:
 		return c.Read

@@ -136,7 +136,9 @@ func TestInfo_UnavailableWhenBwrapMissingOrFailing(t *testing.T) {
 	}
 	failing := &Backend{
 		lookPath: func(string) (string, error) { return "/usr/bin/bwrap", nil },
-		try:      func(context.Context, string, []string) (bool, string) { return false, "bwrap: setting up uid map: Permission denied\n" },
+		try: func(context.Context, string, []string) (bool, string) {
+			return false, "bwrap: setting up uid map: Permission denied\n"
+		},
 	}
 	info, _ = failing.Info(context.Background())
 	if info.Available || !strings.Contains(info.Unavailable, "user namespaces") || !strings.Contains(info.Unavailable, "Permission denied") {
