@@ -78,10 +78,16 @@ func Prepare(p core.Policy, probePath string) (_ *Env, err error) {
 	if err := os.Mkdir(filepath.Join(ws, WorkspaceSubdir), 0o755); err != nil {
 		return nil, err
 	}
+	// A copy of the probe program in the scratch directory, so that it is
+	// visible inside every sandbox whatever the policy hides (a private
+	// /tmp, restricted reads), where that directory allows executing.
+	if cp, err := copyProgram(probePath, filepath.Join(base, "bin")); err == nil {
+		e.ProbePath = cp
+	}
 	pol := p.Clone()
 	pol.Workspace = ws
 	if pol.Read.Mode == core.ReadRestricted {
-		pol.Read.Paths = append(pol.Read.Paths, filepath.Dir(probePath))
+		pol.Read.Paths = append(pol.Read.Paths, filepath.Dir(e.ProbePath))
 	}
 	e.Policy = pol
 	c := &e.Config
@@ -142,7 +148,7 @@ func Prepare(p core.Policy, probePath string) (_ *Env, err error) {
 		e.closers = append(e.closers, cl)
 	}
 	if runtime.GOOS != "windows" {
-		e.sleeper = exec.Command(probePath, ArgSleep)
+		e.sleeper = exec.Command(e.ProbePath, ArgSleep)
 		if err := e.sleeper.Start(); err == nil {
 			c.SignalPid = e.sleeper.Process.Pid
 		} else {
@@ -168,6 +174,35 @@ func (e *Env) Close() {
 		_ = os.RemoveAll(e.base)
 		e.base = ""
 	}
+}
+
+// copyProgram copies the program at src into dir and checks that the copy
+// runs (dir may be on a noexec mount).
+func copyProgram(src, dir string) (string, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := exec.Command(dst, ArgNoop).Run(); err != nil {
+		return "", err
+	}
+	return dst, nil
 }
 
 // protectedNames picks the protected name to create before the run (.git
