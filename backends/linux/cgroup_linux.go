@@ -3,7 +3,6 @@
 package linux
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +24,8 @@ const cgroupRoot = "/sys/fs/cgroup"
 // limitControllers are the controllers limits use.
 var limitControllers = []string{"memory", "pids", "cpu"}
 
-// probeCgroup finds where run cgroups can be created.
+// probeCgroup finds where run cgroups can be created. The host's layout
+// comes from cgroups.Mode().
 //
 //   - v2 (unified only) as root: a "sbx" cgroup under the root cgroup
 //     (the root is exempt from the no-internal-processes rule, so its
@@ -33,24 +36,22 @@ var limitControllers = []string{"memory", "pids", "cpu"}
 //     the plugin's own cgroup in each.
 //   - otherwise none, with the reason.
 func probeCgroup(uid int) CgroupFacts {
-	var st unix.Statfs_t
-	if err := unix.Statfs(cgroupRoot, &st); err != nil {
+	own, unified, _ := cgroups.ParseCgroupFileUnified("/proc/self/cgroup")
+	switch cgroups.Mode() {
+	case cgroups.Unavailable:
 		return CgroupFacts{Mode: "none", Note: "no cgroup file system at " + cgroupRoot}
-	}
-	own := ownCgroups()
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+	case cgroups.Unified:
 		f := CgroupFacts{Mode: "v2"}
-		probeV2(&f, cgroupRoot, own[""], uid)
+		probeV2(&f, cgroupRoot, unified, uid)
 		return f
 	}
 	f := CgroupFacts{Mode: "v1"}
-	unified := filepath.Join(cgroupRoot, "unified")
-	if unix.Statfs(unified, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if cgroups.Mode() == cgroups.Hybrid {
 		f.Mode = "hybrid"
 	}
 	if uid != 0 {
 		if f.Mode == "hybrid" {
-			probeV2(&f, unified, own[""], uid)
+			probeV2(&f, filepath.Join(cgroupRoot, "unified"), unified, uid)
 			if f.Version == 0 {
 				f.Note = "hybrid host: the v1 controllers need root, and the v2 hierarchy has no delegated cgroup with controllers for this user (" + f.Note + ")"
 			}
@@ -60,6 +61,7 @@ func probeCgroup(uid int) CgroupFacts {
 		return f
 	}
 	f.Parents = map[string]string{}
+	var st unix.Statfs_t
 	for _, c := range limitControllers {
 		dir := filepath.Join(cgroupRoot, c)
 		if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.CGROUP_SUPER_MAGIC {
@@ -71,6 +73,9 @@ func probeCgroup(uid int) CgroupFacts {
 		}
 		f.Parents[c] = parent
 		f.Controllers = append(f.Controllers, c)
+		if c == "memory" {
+			f.Swap = exists(filepath.Join(dir, "memory.memsw.limit_in_bytes"))
+		}
 	}
 	if len(f.Controllers) > 0 {
 		f.Version = 1
@@ -80,7 +85,13 @@ func probeCgroup(uid int) CgroupFacts {
 	return f
 }
 
-// probeV2 fills f for a cgroup v2 hierarchy mounted at mnt.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// probeV2 fills f for a cgroup v2 hierarchy mounted at mnt; own is the
+// plugin's cgroup in it.
 func probeV2(f *CgroupFacts, mnt, own string, uid int) {
 	var parent string
 	if uid == 0 {
@@ -119,32 +130,12 @@ func probeV2(f *CgroupFacts, mnt, own string, uid int) {
 	}
 	f.Version = 2
 	f.Parents = map[string]string{"unified": parent}
-}
-
-// ownCgroups maps each v1 controller (and "" for v2) to this process's
-// cgroup path, from /proc/self/cgroup.
-func ownCgroups() map[string]string {
-	out := map[string]string{}
-	fh, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return out
+	// Swap accounting shows as memory.swap.max in non-root cgroups.
+	if exists(filepath.Join(parent, "memory.swap.max")) {
+		f.Swap = true
+	} else if m, _ := filepath.Glob(filepath.Join(mnt, "*", "memory.swap.max")); len(m) > 0 {
+		f.Swap = true
 	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if parts[1] == "" {
-			out[""] = parts[2]
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			out[c] = parts[2]
-		}
-	}
-	return out
 }
 
 func readWords(path string) map[string]bool {
@@ -161,82 +152,130 @@ func readWords(path string) map[string]bool {
 
 var runSeq atomic.Int64
 
-// runCgroup is the cgroup (one directory per hierarchy) of one run.
+// runCgroup is the cgroup of one run, managed by containerd/cgroups: a
+// cgroup2 manager on v2, a cgroup1 group restricted to the memory, pids
+// and cpu hierarchies on v1.
 type runCgroup struct {
 	plan *CgroupPlan
-	// dirs maps a controller (or "unified") to the run's cgroup directory.
+	v2   *cgroup2.Manager
+	v1   cgroup1.Cgroup
+	// dirs maps a controller (or "unified") to the run's cgroup directory,
+	// where the limit events are read.
 	dirs map[string]string
 }
 
-// newRunCgroup creates the run's cgroups and writes the plan's values.
+// newRunCgroup creates the run's cgroups with the plan's limits.
 func newRunCgroup(cp *CgroupPlan) (*runCgroup, error) {
 	name := fmt.Sprintf("sbx-%d-%d", os.Getpid(), runSeq.Add(1))
 	rc := &runCgroup{plan: cp, dirs: map[string]string{}}
-	for key, parent := range cp.Parents {
-		if cp.Version == 2 && key == "unified" {
-			var err error
-			if os.Geteuid() == 0 && filepath.Base(parent) == "sbx" {
-				// Root on v2: <root>/sbx with the controllers delegated.
-				err = enableV2(filepath.Dir(parent), parent)
-			} else {
-				err = prepareDelegated(parent, cp)
-			}
-			if err != nil {
-				rc.remove()
-				return nil, err
-			}
+	if cp.Version == 2 {
+		parent := cp.Parents["unified"]
+		mnt := v2Mount()
+		group := strings.TrimPrefix(parent, mnt)
+		if group == parent || group == "" {
+			return nil, fmt.Errorf("cgroup %s is not under the cgroup v2 mount %s", parent, mnt)
 		}
-		dir := filepath.Join(parent, name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			rc.remove()
-			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
+		var pm *cgroup2.Manager
+		var err error
+		if os.Geteuid() == 0 && filepath.Base(parent) == "sbx" {
+			// Root on v2: <root>/sbx; NewChild enables the controllers
+			// in the root and in sbx for the run.
+			pm, err = cgroup2.NewManager(mnt, group, controllersOnly(v2Resources(cp.Limits)))
+		} else if err = prepareDelegated(parent, cp); err == nil {
+			pm, err = cgroup2.Load(group, cgroup2.WithMountpoint(mnt))
 		}
-		rc.dirs[key] = dir
+		if err != nil {
+			return nil, fmt.Errorf("preparing cgroup %s: %w", parent, err)
+		}
+		rc.v2, err = pm.NewChild(name, v2Resources(cp.Limits))
+		if err != nil {
+			return nil, fmt.Errorf("creating cgroup %s/%s with %s: %w", parent, name, describeWrites(cp), err)
+		}
+		rc.dirs["unified"] = filepath.Join(parent, name)
+		return rc, nil
 	}
-	for _, w := range cp.Writes {
-		key := w.Controller
-		if cp.Version == 2 {
-			key = "unified"
+	// v1: only the hierarchies the plan uses, each under its parent (the
+	// plugin's own cgroup in that hierarchy).
+	rel := map[cgroup1.Name]string{}
+	var subsystems []cgroup1.Subsystem
+	for _, c := range limitControllers {
+		parent, ok := cp.Parents[c]
+		if !ok {
+			continue
 		}
-		path := filepath.Join(rc.dirs[key], w.File)
-		if err := os.WriteFile(path, []byte(w.Value), 0); err != nil {
-			if w.Optional && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			rc.remove()
-			return nil, fmt.Errorf("setting %s = %s: %w", path, w.Value, err)
+		n := cgroup1.Name(c)
+		rel[n] = filepath.Join("/", strings.TrimPrefix(parent, filepath.Join(cgroupRoot, c)), name)
+		rc.dirs[c] = filepath.Join(parent, name)
+		switch n {
+		case cgroup1.Memory:
+			subsystems = append(subsystems, cgroup1.NewMemory(cgroupRoot))
+		case cgroup1.Pids:
+			subsystems = append(subsystems, cgroup1.NewPids(cgroupRoot))
+		case cgroup1.Cpu:
+			subsystems = append(subsystems, cgroup1.NewCpu(cgroupRoot))
 		}
 	}
+	path := func(n cgroup1.Name) (string, error) {
+		if p, ok := rel[n]; ok {
+			return p, nil
+		}
+		return "", cgroup1.ErrControllerNotActive
+	}
+	hierarchy := func() ([]cgroup1.Subsystem, error) { return subsystems, nil }
+	cg, err := cgroup1.New(path, v1Resources(cp.Limits), cgroup1.WithHierarchy(hierarchy))
+	if err != nil {
+		// Remove whatever was created before the failure.
+		if l, lerr := cgroup1.Load(path, cgroup1.WithHierarchy(hierarchy)); lerr == nil {
+			_ = l.Delete()
+		}
+		return nil, fmt.Errorf("creating v1 cgroups %v with %s: %w", rc.dirs, describeWrites(cp), err)
+	}
+	rc.v1 = cg
 	return rc, nil
 }
 
-// enableV2 creates dir under parent (the root cgroup) and enables the limit
-// controllers for dir and its children.
-func enableV2(root, dir string) error {
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("creating cgroup %s: %w", dir, err)
+// controllersOnly returns resources that enable r's controllers and
+// write nothing (for the parent of run cgroups).
+func controllersOnly(r *cgroup2.Resources) *cgroup2.Resources {
+	out := &cgroup2.Resources{}
+	if r.Memory != nil {
+		out.Memory = &cgroup2.Memory{}
 	}
-	for _, d := range []string{root, dir} {
-		for _, c := range limitControllers {
-			// Best per controller: one missing controller must not hide the
-			// others; the plan only writes files of available ones.
-			_ = os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+"+c), 0)
-		}
+	if r.Pids != nil {
+		out.Pids = &cgroup2.Pids{}
 	}
-	return nil
+	if r.CPU != nil {
+		out.CPU = &cgroup2.CPU{}
+	}
+	return out
+}
+
+// describeWrites lists the plan's writes for an error message.
+func describeWrites(cp *CgroupPlan) string {
+	var w []string
+	for _, x := range cp.Writes {
+		w = append(w, x.File+"="+x.Value)
+	}
+	return strings.Join(w, ", ")
+}
+
+// v2Mount is where the cgroup v2 hierarchy is mounted.
+func v2Mount() string {
+	if cgroups.Mode() == cgroups.Unified {
+		return cgroupRoot
+	}
+	return filepath.Join(cgroupRoot, "unified")
 }
 
 // prepareDelegated readies a delegated v2 cgroup (the plugin's own) to
-// hold run cgroups: its processes move to a leaf "sbx-plugin", then the
-// controllers the plan writes are enabled for its children.
+// hold run cgroups: when the controllers the plan needs are not yet
+// enabled for its children, its processes move to a leaf "sbx-plugin"
+// first (the no-internal-processes rule); cgroup2's NewChild then enables
+// them.
 func prepareDelegated(dir string, cp *CgroupPlan) error {
-	need := map[string]bool{}
-	for _, w := range cp.Writes {
-		need[w.Controller] = true
-	}
 	enabled := readWords(filepath.Join(dir, "cgroup.subtree_control"))
 	missing := false
-	for c := range need {
+	for _, c := range v2Resources(cp.Limits).EnabledControllers() {
 		if !enabled[c] {
 			missing = true
 		}
@@ -244,20 +283,23 @@ func prepareDelegated(dir string, cp *CgroupPlan) error {
 	if !missing {
 		return nil
 	}
-	leaf := filepath.Join(dir, "sbx-plugin")
-	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("creating %s: %w", leaf, err)
+	mnt := v2Mount()
+	own, err := cgroup2.Load(strings.TrimPrefix(dir, mnt), cgroup2.WithMountpoint(mnt))
+	if err != nil {
+		return err
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-	for _, pid := range strings.Fields(string(b)) {
+	leaf, err := own.NewChild("sbx-plugin", nil)
+	if err != nil {
+		return fmt.Errorf("creating %s/sbx-plugin: %w", dir, err)
+	}
+	pids, err := own.Procs(false)
+	if err != nil {
+		return fmt.Errorf("listing the processes of the delegated cgroup %s: %w", dir, err)
+	}
+	for _, pid := range pids {
 		// A process that exited meanwhile is fine (ESRCH).
-		if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(pid), 0); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("moving process %s of the delegated cgroup %s into %s: %w", pid, dir, leaf, err)
-		}
-	}
-	for c := range need {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			return fmt.Errorf("enabling the %s controller in the delegated cgroup %s: %w", c, dir, err)
+		if err := leaf.AddProc(pid); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("moving process %d of the delegated cgroup %s into %s/sbx-plugin: %w", pid, dir, dir, err)
 		}
 	}
 	return nil
@@ -265,45 +307,38 @@ func prepareDelegated(dir string, cp *CgroupPlan) error {
 
 // add moves pid into every cgroup of the run.
 func (rc *runCgroup) add(pid int) error {
-	for _, dir := range rc.dirs {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-			return fmt.Errorf("moving the command into cgroup %s: %w", dir, err)
-		}
+	var err error
+	if rc.v2 != nil {
+		err = rc.v2.AddProc(uint64(pid))
+	} else {
+		err = rc.v1.AddProc(uint64(pid))
+	}
+	if err != nil {
+		return fmt.Errorf("moving the command into its cgroup %v: %w", rc.dirs, err)
 	}
 	return nil
 }
 
-// procs lists the pids in the run's cgroups.
-func (rc *runCgroup) procs() []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, dir := range rc.dirs {
-		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && !seen[pid] {
-				seen[pid] = true
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
-
 // kill kills every process of the run, until none is left (a process
-// forking while being killed is caught by the next round).
+// forking while being killed is caught by the next round). v2 uses
+// cgroup.kill (cgroup2's Kill, which freezes and signals on kernels
+// without it).
 func (rc *runCgroup) kill() {
-	if dir, ok := rc.dirs["unified"]; ok {
-		if os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0) == nil {
-			return
-		}
+	if rc.v2 != nil {
+		_ = rc.v2.Kill()
+		return
 	}
 	for round := 0; round < 100; round++ {
-		pids := rc.procs()
-		if len(pids) == 0 {
-			return
+		n := 0
+		for _, s := range rc.v1.Subsystems() {
+			procs, _ := rc.v1.Processes(s.Name(), true)
+			for _, p := range procs {
+				_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+				n++
+			}
 		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		if n == 0 {
+			return
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -347,15 +382,21 @@ func eventCount(path, key string) int64 {
 	return 0
 }
 
-// remove kills what is left and removes the run's cgroups.
+// remove kills what is left and removes the run's cgroups. The library
+// refuses to remove a cgroup that still lists processes, so it retries
+// while the killed ones exit.
 func (rc *runCgroup) remove() {
 	rc.kill()
-	for _, dir := range rc.dirs {
-		for i := 0; i < 50; i++ {
-			if err := os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
+	for i := 0; i < 100; i++ {
+		var err error
+		if rc.v2 != nil {
+			err = rc.v2.Delete()
+		} else {
+			err = rc.v1.Delete()
 		}
+		if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, cgroup1.ErrCgroupDeleted) {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

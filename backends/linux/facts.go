@@ -55,6 +55,10 @@ type CgroupFacts struct {
 	Parents map[string]string `json:"parents,omitempty"`
 	// Controllers lists the controllers usable in Parents.
 	Controllers []string `json:"controllers,omitempty"`
+	// Swap is true when the memory controller accounts swap (v2
+	// memory.swap.max, v1 memory.memsw.*), so a memory limit caps swap
+	// too.
+	Swap bool `json:"swap,omitempty"`
 	// Note says why limits are unusable or partial.
 	Note string `json:"note,omitempty"`
 }

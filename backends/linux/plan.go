@@ -224,15 +224,37 @@ func (a *ArgCond) String() string {
 }
 
 // CgroupPlan is the cgroup a run is put in and the values written to it.
+// Limits is what the run applies, through containerd/cgroups (cgroup2
+// Resources on v2, the memory, pids and cpu subsystems of cgroup1 on
+// v1); Writes is the list of files and values those give, derived from
+// the same Resources, so the plan says exactly what is written.
 type CgroupPlan struct {
 	// Version is 1 or 2.
 	Version int `json:"version"`
 	// Parents maps a controller (or "unified") to the parent directory of
 	// the run's cgroup; the run cgroup is a new child named per run.
 	Parents map[string]string `json:"parents"`
+	// Limits are the values to apply.
+	Limits CgroupLimits `json:"limits"`
 	// Writes are the files written, in order, relative to the run's
 	// cgroup in the controller's hierarchy.
 	Writes []CgroupWrite `json:"writes"`
+}
+
+// CgroupLimits are the limits of one run, in cgroup units. A zero value
+// leaves that controller alone.
+type CgroupLimits struct {
+	// MemoryBytes caps the run's memory.
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	// NoSwap also caps swap, so the memory limit cannot be dodged by
+	// swapping (v2 memory.swap.max = 0, v1 memory.memsw = MemoryBytes);
+	// set when the host accounts swap.
+	NoSwap bool `json:"no_swap,omitempty"`
+	// Pids caps the number of processes and threads.
+	Pids int64 `json:"pids,omitempty"`
+	// CPUQuotaUS of CPU time per CPUPeriodUS.
+	CPUQuotaUS  int64  `json:"cpu_quota_us,omitempty"`
+	CPUPeriodUS uint64 `json:"cpu_period_us,omitempty"`
 }
 
 // CgroupWrite is one value written into a cgroup file.
@@ -240,9 +262,6 @@ type CgroupWrite struct {
 	Controller string `json:"controller"`
 	File       string `json:"file"`
 	Value      string `json:"value"`
-	// Optional writes are skipped when the file does not exist (swap
-	// accounting off, say).
-	Optional bool `json:"optional,omitempty"`
 }
 
 // Paths programs need to run, readable when reads are restricted.
@@ -734,16 +753,14 @@ func (b *builder) limitsCgroup() bool {
 	return (l.MemoryBytes > 0 && cg.Has("memory")) || (l.Pids > 0 && cg.Has("pids")) || (l.CPU > 0 && cg.Has("cpu"))
 }
 
-// cgroup plans the limits.
+// cgroup plans the limits: the values, and the files they give (see
+// cgroupWrites, which derives them from the library's own resources).
 func (b *builder) cgroup() {
 	if !b.limitsCgroup() {
 		return
 	}
 	l, cg := b.in.Policy.Limits, b.in.Facts.Cgroup
 	cp := &CgroupPlan{Version: cg.Version, Parents: map[string]string{}}
-	w := func(ctrl, file, val string, optional bool) {
-		cp.Writes = append(cp.Writes, CgroupWrite{Controller: ctrl, File: file, Value: val, Optional: optional})
-	}
 	parent := func(ctrl string) {
 		key := ctrl
 		if cg.Version == 2 {
@@ -754,35 +771,20 @@ func (b *builder) cgroup() {
 		}
 	}
 	const period = 100000
-	if cg.Version == 2 {
-		parent("unified")
-		if l.MemoryBytes > 0 && cg.Has("memory") {
-			w("memory", "memory.max", fmt.Sprint(l.MemoryBytes), false)
-			w("memory", "memory.swap.max", "0", true)
-			w("memory", "memory.oom.group", "1", true)
-		}
-		if l.Pids > 0 && cg.Has("pids") {
-			w("pids", "pids.max", fmt.Sprint(l.Pids), false)
-		}
-		if l.CPU > 0 && cg.Has("cpu") {
-			w("cpu", "cpu.max", fmt.Sprintf("%d %d", cpuQuota(l.CPU, period), period), false)
-		}
-	} else {
-		if l.MemoryBytes > 0 && cg.Has("memory") {
-			parent("memory")
-			w("memory", "memory.limit_in_bytes", fmt.Sprint(l.MemoryBytes), false)
-			w("memory", "memory.memsw.limit_in_bytes", fmt.Sprint(l.MemoryBytes), true)
-		}
-		if l.Pids > 0 && cg.Has("pids") {
-			parent("pids")
-			w("pids", "pids.max", fmt.Sprint(l.Pids), false)
-		}
-		if l.CPU > 0 && cg.Has("cpu") {
-			parent("cpu")
-			w("cpu", "cpu.cfs_period_us", fmt.Sprint(period), false)
-			w("cpu", "cpu.cfs_quota_us", fmt.Sprint(cpuQuota(l.CPU, period)), false)
-		}
+	if l.MemoryBytes > 0 && cg.Has("memory") {
+		parent("memory")
+		cp.Limits.MemoryBytes = l.MemoryBytes
+		cp.Limits.NoSwap = cg.Swap
 	}
+	if l.Pids > 0 && cg.Has("pids") {
+		parent("pids")
+		cp.Limits.Pids = int64(l.Pids)
+	}
+	if l.CPU > 0 && cg.Has("cpu") {
+		parent("cpu")
+		cp.Limits.CPUQuotaUS, cp.Limits.CPUPeriodUS = cpuQuota(l.CPU, period), period
+	}
+	cp.Writes = cgroupWrites(cg.Version, cp.Limits)
 	b.pl.Cgroup = cp
 }
 

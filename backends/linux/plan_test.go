@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func fakeFacts() Facts {
 	return Facts{
 		Kernel: "6.18", LandlockABI: 7, Seccomp: true, UserNS: true, UID: 1000, GID: 1000,
 		Cgroup: CgroupFacts{Mode: "v2", Version: 2, Parents: map[string]string{"unified": "/sys/fs/cgroup/user/sbx"},
-			Controllers: []string{"memory", "pids", "cpu"}},
+			Controllers: []string{"memory", "pids", "cpu"}, Swap: true},
 		TmpDirs: []string{"/tmp"},
 	}
 }
@@ -337,6 +338,9 @@ func TestPlan_LimitsWithoutCgroupAreAbsent(t *testing.T) {
 }
 
 func TestPlan_CgroupValuesPerVersion(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("cgroup values come from containerd/cgroups, Linux only")
+	}
 	limits := core.Limits{MemoryBytes: 64 << 20, Pids: 32, CPU: 0.5}
 	v2 := fakeInput(ModeNamespaces)
 	v2.Policy.Limits = limits
@@ -345,7 +349,8 @@ func TestPlan_CgroupValuesPerVersion(t *testing.T) {
 	for _, w := range pl.Cgroup.Writes {
 		files = append(files, w.File+"="+w.Value)
 	}
-	want := []string{"memory.max=67108864", "memory.swap.max=0", "memory.oom.group=1", "pids.max=32", "cpu.max=50000 100000"}
+	// The order of cgroup2.Resources.Values(): cpu, memory, pids.
+	want := []string{"cpu.max=50000 100000", "memory.swap.max=0", "memory.max=67108864", "memory.oom.group=1", "pids.max=32"}
 	if !reflect.DeepEqual(files, want) {
 		t.Errorf("v2 writes %q, want %q", files, want)
 	}
@@ -355,7 +360,7 @@ func TestPlan_CgroupValuesPerVersion(t *testing.T) {
 	v1 := fakeInput(ModeLandlock)
 	v1.Policy.Limits = limits
 	v1.Facts.UID = 0
-	v1.Facts.Cgroup = CgroupFacts{Mode: "hybrid", Version: 1, Controllers: []string{"memory", "pids"},
+	v1.Facts.Cgroup = CgroupFacts{Mode: "hybrid", Version: 1, Controllers: []string{"memory", "pids"}, Swap: true,
 		Parents: map[string]string{"memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids"}}
 	pl, rep = mustPlan(t, v1)
 	files = nil

@@ -223,11 +223,7 @@ func (pl *Plan) Steps() []core.Step {
 			add("cgroup", fmt.Sprintf("create v%d cgroup", pl.Cgroup.Version), pl.Cgroup.Parents[k]+"/sbx-<run>", k)
 		}
 		for _, w := range pl.Cgroup.Writes {
-			val := w.Value
-			if w.Optional {
-				val += " (if present)"
-			}
-			add("cgroup", "write", w.File, val)
+			add("cgroup", "write", w.File, w.Value)
 		}
 		add("cgroup", "move in before the command starts", "the helper process", "")
 	}
