@@ -70,15 +70,22 @@ var Cases = func() []Case {
 type Status string
 
 const (
+	// Pass: the backend did what its report claims.
 	Pass Status = "pass"
+	// Fail: it did not (see CaseResult.Reason).
 	Fail Status = "FAIL"
+	// Skip: the case does not apply, or the backend declares it does not
+	// hold that element.
 	Skip Status = "skip"
 )
 
 // CaseResult is the outcome of one case.
 type CaseResult struct {
-	Case    Case          `json:"case"`
-	Status  Status        `json:"status"`
+	// Case is the case.
+	Case Case `json:"case"`
+	// Status is how it ended.
+	Status Status `json:"status"`
+	// Verdict is the probe's verdict (empty for contract checks).
 	Verdict probe.Verdict `json:"verdict,omitempty"`
 	// Reason explains a failure or a skip; for a pass, what happened.
 	Reason string `json:"reason"`
@@ -86,9 +93,8 @@ type CaseResult struct {
 
 // Evaluate runs the suite against backend b (called name) with the probe
 // program at probePath, and returns one result per case. It needs no
-// testing.T: `sbx conformance` uses it, and Run wraps it. workspace is a
-// directory the policies start from (its content is not touched: the
-// probes get a scratch workspace).
+// testing.T: `sbx conformance` uses it, and Run wraps it. Each variant's
+// probes run in a scratch workspace the harness makes and removes.
 func Evaluate(ctx context.Context, name string, b core.Backend, probePath string) ([]CaseResult, error) {
 	info, err := b.Info(ctx)
 	if err != nil {
