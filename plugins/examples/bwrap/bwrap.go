@@ -145,9 +145,13 @@ func (b *Backend) Plan(ctx context.Context, p core.Policy) (*core.Plan, error) {
 type Kind int
 
 const (
+	// Missing: nothing at the path.
 	Missing Kind = iota
+	// Dir: a directory.
 	Dir
+	// File: a file (or another non-directory, non-link).
 	File
+	// Symlink: a symbolic link (not followed).
 	Symlink
 )
 
@@ -172,9 +176,12 @@ func lstatKind(path string) Kind {
 // Plan is what Run does for a policy: the report and bwrap's arguments
 // (without the command).
 type Plan struct {
+	// Report assesses every element of core.Requested.
 	Report core.Report `json:"report"`
-	Args   []string    `json:"args"`
-	Steps  []core.Step `json:"steps"`
+	// Args are bwrap's arguments before --chdir and the command.
+	Args []string `json:"args"`
+	// Steps are the same, for people to read.
+	Steps []core.Step `json:"steps"`
 }
 
 // BuildPlan is the pure part of the backend: policy and host facts in,
