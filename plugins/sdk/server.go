@@ -104,7 +104,7 @@ func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanRespons
 		return nil, err
 	}
 	p := wire.PolicyFromProto(req.Policy)
-	if err := p.Validate(nil, nil); err != nil {
+	if err := p.Validate(anyOSAbs, nil); err != nil {
 		return nil, wire.ToStatus(err)
 	}
 	plan, err := b.Plan(ctx, p)
@@ -142,7 +142,7 @@ func (s *server) Setup(req *pb.SetupRequest, stream pb.Backend_SetupServer) erro
 	sr := core.SetupRequest{Undo: req.Undo}
 	if req.HasPolicy {
 		p := wire.PolicyFromProto(req.Policy)
-		if err := p.Validate(nil, nil); err != nil {
+		if err := p.Validate(anyOSAbs, nil); err != nil {
 			return wire.ToStatus(err)
 		}
 		sr.Policy = &p
@@ -171,7 +171,7 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 		return err
 	}
 	p := wire.PolicyFromProto(start.Policy)
-	if err := p.Validate(nil, nil); err != nil {
+	if err := p.Validate(anyOSAbs, nil); err != nil {
 		return wire.ToStatus(err)
 	}
 	if len(start.Argv) == 0 {
@@ -383,4 +383,17 @@ func fdChannel() *fdpass.Receiver {
 		return nil
 	}
 	return fdpass.Listen(os.NewFile(uintptr(fd), "sbx-fd-channel"))
+}
+
+// anyOSAbs accepts a path that is absolute on Unix or on Windows. The
+// server checks the shape of every policy before a backend sees it, but a
+// plugin may plan for another OS than its own (`sbx explain
+// --backend=windows-elevated` on Linux), so the OS-specific check is the
+// backend's: each backend validates paths by the rules of the OS it runs on.
+func anyOSAbs(p string) bool {
+	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\\`) {
+		return true
+	}
+	return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') &&
+		(('a' <= p[0] && p[0] <= 'z') || ('A' <= p[0] && p[0] <= 'Z'))
 }
