@@ -78,7 +78,8 @@ func (tr *tree) check(t *testing.T) {
 	}
 	for pid, pi := range scanProcs() {
 		if pi.ppid == os.Getpid() && pi.zombie {
-			t.Errorf("zombie child %d left unreaped", pid)
+			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			t.Errorf("zombie child %d left unreaped: %s", pid, stat)
 		}
 	}
 }

@@ -140,9 +140,9 @@ func killTree(pid int, mainAlive func() bool) {
 		for p := range stopped {
 			_ = unix.Kill(p, unix.SIGKILL)
 		}
-		reapLocked(scanProcs())
+		pending := reapLocked(scanProcs())
 		registry.Unlock()
-		if len(stopped) == 0 {
+		if len(stopped) == 0 && pending == 0 {
 			return
 		}
 		// Killed processes take a moment to become zombies; look again.
@@ -159,14 +159,17 @@ func (r *run) defaultKillTree() {
 func reapOrphans() {
 	registry.Lock()
 	defer registry.Unlock()
-	reapLocked(scanProcs())
+	_ = reapLocked(scanProcs())
 }
 
 // reapLocked reaps, one pid at a time, the zombie children of this process
 // that are neither a run's main process (exec.Cmd.Wait reaps those) nor in
 // this process's session (other code's exec.Cmd children). A blanket
-// wait(-1) would steal their exit statuses. The registry is locked.
-func reapLocked(snap map[int]procInfo) {
+// wait(-1) would steal their exit statuses. It returns how many zombies
+// could not be reaped yet: the leader of a multi-threaded process shows as a
+// zombie before its other threads are gone, and cannot be waited for until
+// they are. The registry is locked.
+func reapLocked(snap map[int]procInfo) (pending int) {
 	self := os.Getpid()
 	selfSid, _ := unix.Getsid(0)
 	for p, pi := range snap {
@@ -174,6 +177,9 @@ func reapLocked(snap map[int]procInfo) {
 			continue
 		}
 		var ws unix.WaitStatus
-		_, _ = unix.Wait4(p, &ws, unix.WNOHANG, nil)
+		if got, err := unix.Wait4(p, &ws, unix.WNOHANG, nil); got == 0 && err == nil {
+			pending++
+		}
 	}
+	return pending
 }
