@@ -51,11 +51,14 @@ func TestMain(m *testing.M) {
 
 // sbx returns a command running the real sbx binary in workspace ws, with a
 // clean configuration (no user file) and no plugin path but its own dir.
+// Plugin agents are off (SBX_PLUGIN_KEEPALIVE=0): each sbx starts and owns
+// its plugin, as these tests expect (one kills "the plugin child of sbx").
+// agent_test.go turns them back on (the last value of a variable wins).
 func sbx(t *testing.T, ws string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "sbx"), args...)
 	cmd.Dir = ws
-	cmd.Env = append(cleanEnv(), "XDG_CONFIG_HOME="+t.TempDir(), "HOME="+ws)
+	cmd.Env = append(cleanEnv(), "XDG_CONFIG_HOME="+t.TempDir(), "HOME="+ws, "SBX_PLUGIN_KEEPALIVE=0")
 	return cmd
 }
 
