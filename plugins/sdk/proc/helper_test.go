@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// extraHelpers are helper modes defined in OS-specific test files.
+var extraHelpers = map[string]func(args []string) int{}
+
 // helper runs one helper mode and returns its exit code.
 //
 //	exit N          exit with code N
@@ -79,6 +82,9 @@ func helper(mode string, args []string) int {
 	case "cat":
 		_, _ = io.Copy(os.Stdout, os.Stdin)
 		return 0
+	}
+	if h, ok := extraHelpers[mode]; ok {
+		return h(args)
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 2

@@ -135,6 +135,9 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 		}
 	}
 
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("run of %s %w before it started: %w", s.Argv[0], core.ErrCanceled, err)
+	}
 	done, err := r.launch()
 	if err != nil {
 		return nil, startError(s.Argv[0], path, err)

@@ -232,3 +232,15 @@ func TestRun_NilEnvIsEmpty(t *testing.T) {
 		t.Fatalf("res %+v err %v out %q", res, err, out.String())
 	}
 }
+
+func TestRun_CanceledContextRunsNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	started := false
+	s := sh("exit 0")
+	s.Started = func(int) { started = true }
+	res, err := Run(ctx, s)
+	if !errors.Is(err, core.ErrCanceled) || res != nil || started {
+		t.Fatalf("res %+v err %v started %v", res, err, started)
+	}
+}
