@@ -218,3 +218,48 @@ func waitChild(t *testing.T, pid int, comm string) {
 	}
 	t.Errorf("process %d never ran %s", pid, comm)
 }
+
+func TestRun_ConcurrentRunsDoNotKillEachOthersProcesses(t *testing.T) {
+	ta := newTree(t, "plain", "double")
+	tb := newTree(t, "plain", "double")
+	aDone := filepath.Join(tb.dir, "a-done")
+
+	// B starts daemons, then, once A is over, checks they still live.
+	sb := tb.spec(t, tb.spawn("plain")+" &\n( setsid "+tb.spawn("double")+" & ) &\n"+tb.waitAll()+"\necho ready\n"+
+		"while [ ! -e "+aDone+" ]; do sleep 0.01; done\n"+
+		"kill -0 $(cat "+filepath.Join(tb.dir, "plain")+") && kill -0 $(cat "+filepath.Join(tb.dir, "double")+") && echo b-alive")
+	outB := newSyncBuffer()
+	sb.Stdout = outB
+	type result struct {
+		res *core.RunResult
+		err error
+	}
+	doneB := make(chan result, 1)
+	go func() {
+		res, err := Run(context.Background(), sb)
+		doneB <- result{res, err}
+	}()
+	outB.waitFor(t, "ready")
+
+	// A leaves a daemon in its session and a double-forked one behind.
+	sa := ta.spec(t, ta.spawn("plain")+" &\n( setsid "+ta.spawn("double")+" & ) &\n"+ta.waitAll())
+	if res, err := Run(context.Background(), sa); err != nil || res.ExitCode != 0 {
+		t.Fatalf("run A: res %+v err %v", res, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(ta.dir, "plain"))
+	pid, _ := strconv.Atoi(string(b))
+	if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(cmd, []byte(ta.marker)) {
+		t.Errorf("A's daemon in A's session survived A's end")
+	}
+	if err := os.WriteFile(aDone, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rb := <-doneB
+	if rb.err != nil || rb.res.ExitCode != 0 || !strings.Contains(outB.String(), "b-alive") {
+		t.Errorf("B's daemons did not survive A's end: res %+v err %v out %q", rb.res, rb.err, outB.String())
+	}
+	// B was the last run: everything is gone now, A's double-forked
+	// daemon (which could not be attributed while B ran) included.
+	ta.check(t)
+	tb.check(t)
+}
