@@ -60,12 +60,14 @@ func sbxBinary(t *testing.T) string {
 }
 
 // sbxCommand returns an exec.Cmd running sbx in a fresh workspace with no
-// user configuration.
+// user configuration. Plugin agents are off (SBX_PLUGIN_KEEPALIVE=0): an
+// agent of this test's throw-away plugin binary would outlive the test by
+// minutes, in the user's own agent directory. cmd/e2e tests agents.
 func sbxCommand(t *testing.T, args ...string) *exec.Cmd {
 	sbx := sbxBinary(t)
 	cmd := exec.Command(sbx, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "SBX_CONFIG=", "XDG_CONFIG_HOME="+t.TempDir(), "SBX_PLUGIN_PATH=")
+	cmd.Env = append(os.Environ(), "SBX_CONFIG=", "XDG_CONFIG_HOME="+t.TempDir(), "SBX_PLUGIN_PATH=", "SBX_PLUGIN_KEEPALIVE=0")
 	return cmd
 }
 
