@@ -18,6 +18,22 @@
 //   - The whole process tree dies when the run ends: on timeout, on
 //     cancellation, and after the main command exits (what it left behind
 //     is killed too).
+//   - The command's environment is exactly Spec.Env (nil means empty, not
+//     this process's), and Argv[0] is looked up in that environment's PATH.
+//   - Spec.Configure may add attributes but not remove the ones proc set
+//     (setsid, the controlling terminal, the parent-death signal, Windows'
+//     suspended start): Run refuses to start the command if it did.
+//
+// A relay that copies from a caller's io.Reader which is not an *os.File
+// cannot be interrupted: if that Read blocks after the run, the goroutine
+// lingers until it returns (and then stops without writing anywhere). With
+// a TTY and an *os.File as Stdin (the caller's terminal), reads wait in
+// poll/select together with a stop pipe, so the relay ends with the run and
+// does not swallow the caller's next keystroke; the file's flags are not
+// touched. A terminal has no end of file: EOF of Stdin is not forwarded to
+// the pty (type ^D). If output relays make no progress for 10 s after the
+// tree kill (a process escaped it while holding the pipe), Run stops
+// waiting for them.
 //
 // # Why a new session (setsid)
 //
