@@ -54,39 +54,51 @@ func (r *run) startChild() error { return r.cmd.Start() }
 func (r *run) childWaited()      {}
 func (r *run) release()          {}
 
-// started creates a job object that kills its processes when its last
-// handle closes, assigns the (still suspended) command to it, and resumes
-// it: every process the command creates is then in the job. If the job
-// cannot be set up the command, which has not run a single instruction, is
-// terminated: the tree guarantee fails closed.
+// started contains the (still suspended) command in a kill-on-close job
+// and resumes it; see contain. The tree guarantee fails closed: if the job
+// cannot be set up, the command, which has not run, is terminated.
 func (r *run) started() error {
-	fail := func(what string, err error) error {
-		_ = r.cmd.Process.Kill()
-		return fmt.Errorf("%w: %s for %s: %w", core.ErrUnsupported, what, r.s.Argv[0], err)
-	}
+	job, err := contain(winJobs{}, r.pid, r.s.Argv[0])
+	r.sys.job = windows.Handle(job)
+	return err
+}
+
+// winJobs is the real jobOS.
+type winJobs struct{}
+
+func (winJobs) createJob() (uintptr, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
-		return fail("create a job object", err)
+		return 0, err
 	}
-	r.sys.job = job
 	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{}
 	info.BasicLimitInformation.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
 	if _, err := windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
 		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info))); err != nil {
-		return fail("configure the job object", err)
+		_ = windows.CloseHandle(job)
+		return 0, err
 	}
-	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE, false, uint32(r.pid))
+	return uintptr(job), nil
+}
+
+func (winJobs) assign(job uintptr, pid int) error {
+	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE, false, uint32(pid))
 	if err != nil {
-		return fail("open the process", err)
+		return err
 	}
 	defer windows.CloseHandle(h)
-	if err := windows.AssignProcessToJobObject(job, h); err != nil {
-		return fail("assign the process to a job object", err)
+	return windows.AssignProcessToJobObject(windows.Handle(job), h)
+}
+
+func (winJobs) resume(pid int) error { return resumeThreads(uint32(pid)) }
+
+func (winJobs) kill(pid int) error {
+	h, err := windows.OpenProcess(windows.PROCESS_TERMINATE, false, uint32(pid))
+	if err != nil {
+		return err
 	}
-	if err := resumeThreads(uint32(r.pid)); err != nil {
-		return fail("resume the process", err)
-	}
-	return nil
+	defer windows.CloseHandle(h)
+	return windows.TerminateProcess(h, 1)
 }
 
 // resumeThreads resumes the threads of a process started suspended (its
