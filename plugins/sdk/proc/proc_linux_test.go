@@ -263,3 +263,24 @@ func TestRun_ConcurrentRunsDoNotKillEachOthersProcesses(t *testing.T) {
 	ta.check(t)
 	tb.check(t)
 }
+
+func TestRun_AnEscapedPipeHolderDoesNotHangRunForever(t *testing.T) {
+	defer func(d time.Duration) { drainStall = d }(drainStall)
+	drainStall = 200 * time.Millisecond
+	tr := newTree(t, "holder")
+	s := tr.spec(t, tr.spawn("holder")+" &\n"+tr.waitAll()+"\necho started")
+	s.KillTree = func(int) {} // the holder escapes: nothing kills it
+	var out bytes.Buffer
+	s.Stdout = &out
+	res, err := Run(context.Background(), s)
+	if err != nil || res.ExitCode != 0 || out.String() != "started\n" {
+		t.Errorf("res %+v err %v out %q", res, err, out.String())
+	}
+	// Clean up the holder ourselves.
+	b, _ := os.ReadFile(filepath.Join(tr.dir, "holder"))
+	pid, _ := strconv.Atoi(string(b))
+	if pid > 0 {
+		killTree(pid, func() bool { return true })
+	}
+	tr.check(t)
+}
