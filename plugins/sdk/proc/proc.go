@@ -53,7 +53,8 @@ type Spec struct {
 	// group.
 	Signals <-chan core.Signal
 	// Timeout, when non-zero, kills the whole tree after this long; the
-	// result then has TimedOut set and ExitCode 124.
+	// result then has TimedOut set and ExitCode 124 (Signal keeps what the
+	// wait status says, usually SIGKILL).
 	Timeout time.Duration
 	// Configure runs on the prepared *exec.Cmd just before Start, to add
 	// SysProcAttr bits (Cloneflags, UidMappings...) or ExtraFiles. proc has
@@ -65,8 +66,10 @@ type Spec struct {
 	// from Run.
 	AfterStart func(pid int) error
 	// KillTree, when set, replaces the default tree kill. It is called on
-	// timeout, on cancel, and after the command exits (to kill what it
-	// left behind), possibly several times.
+	// timeout, on cancel, after the command exits (to kill what it left
+	// behind), and again every second while output relays still wait for
+	// EOF; it must be safe to call several times. Orphans reparented to
+	// this process are still reaped after it.
 	KillTree func(pid int)
 	// Started is called with the pid once the command runs (after
 	// AfterStart).
