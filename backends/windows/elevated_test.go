@@ -93,7 +93,7 @@ func TestRunElevated_EndToEndOverTheProtocol(t *testing.T) {
 	}
 	// The plugin put the runner in its outer job before resuming it.
 	pc := fe.plugin.callNames()
-	if slices.Index(pc, "Assign") > slices.Index(pc, "Resume") || slices.Index(pc, "AddACEs") > slices.Index(pc, "CreateAsUser") {
+	if slices.Index(pc, "Assign") > slices.Index(pc, "Resume") || slices.Index(pc, "SetDACL") > slices.Index(pc, "CreateAsUser") {
 		t.Fatalf("plugin calls %v", pc)
 	}
 	if !slices.Contains(fe.started, testNonce) {
@@ -140,7 +140,7 @@ func TestRunElevated_RunnerLaunchErrorComesBackWithStage(t *testing.T) {
 
 func TestRunElevated_FailsBeforeRunnerWhenACLsFail(t *testing.T) {
 	fe, sys, in := elevatedSetup(t, "")
-	fe.plugin.fail["AddACEs"] = errors.New("denied")
+	fe.plugin.fail["SetDACL"] = errors.New("denied")
 	if _, err := RunElevated(context.Background(), sys, in); err == nil || fe.started != nil {
 		t.Fatalf("err %v started %v", err, fe.started)
 	}

@@ -87,9 +87,19 @@ func saveJournal(s JournalStore, j *Journal) error {
 
 // ApplyACEs adds the plan's ACEs that are not there yet, journaling each
 // one before it is added. ACEs of StageSetup are left to the elevated
-// setup. ACEs already present are skipped, so a second
-// run of the same plan changes nothing. It fails closed: the first error
-// stops it, and the run must not start.
+// setup. ACEs already present are skipped, so a second run of the same
+// plan changes nothing. On a path where the plan has Replace ACEs, sbx's
+// other explicit ACEs (those naming a SID that appears anywhere in the
+// plan) are removed in the same write: a writable root that switches
+// between frozen and fully writable keeps nothing of its other state.
+//
+// The new DACL is composed here (composeDACL) and written whole with
+// SetDACL, not merged with SetEntriesInAcl: GRANT_ACCESS "combines the
+// specified rights with any existing allowed or denied rights of the
+// trustee", which could take rights out of a deny ACE sbx puts on the same
+// path for the same SID (a frozen root has both).
+//
+// It fails closed: the first error stops it, and the run must not start.
 func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time) (added int, err error) {
 	unlock, err := store.Lock()
 	if err != nil {
@@ -100,8 +110,12 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 	if err != nil {
 		return 0, err
 	}
+	planSIDs := map[string]bool{}
+	planned := map[string][]ACE{} // winKey(path) → every planned ACE there
 	var mine []ACE
 	for _, a := range aces {
+		planSIDs[a.SID] = true
+		planned[winKey(a.Path)] = append(planned[winKey(a.Path)], a)
 		if a.Stage != StageSetup {
 			mine = append(mine, a)
 		}
@@ -121,8 +135,21 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 				todo = append(todo, a)
 			}
 		}
-		if len(todo) == 0 {
+		var stale map[string]bool
+		if replaces(group) {
+			if stale, err = staleACEs(before, planned[winKey(path)], planSIDs); err != nil {
+				return added, fmt.Errorf("read the DACL of %s: %w", path, err)
+			}
+		}
+		if len(todo) == 0 && len(stale) == 0 {
 			continue
+		}
+		next, err := composeDACL(before, stale, todo)
+		if err != nil {
+			if group[0].Optional {
+				continue
+			}
+			return added, fmt.Errorf("the DACL of %s: %w", path, err)
 		}
 		first := len(j.Entries)
 		for _, a := range todo {
@@ -131,8 +158,8 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 		if err := saveJournal(store, j); err != nil {
 			return added, err
 		}
-		if err := api.AddACEs(path, todo); err != nil {
-			if todo[0].Optional {
+		if err := api.SetDACL(path, next); err != nil {
+			if group[0].Optional {
 				j.Entries = j.Entries[:first]
 				if err := saveJournal(store, j); err != nil {
 					return added, err
@@ -150,6 +177,78 @@ func ApplyACEs(api ACLAPI, store JournalStore, aces []ACE, now func() time.Time)
 		added += len(todo)
 	}
 	return added, nil
+}
+
+// replaces reports whether any ACE of a path's group has Replace.
+func replaces(group []ACE) bool {
+	for _, a := range group {
+		if a.Replace {
+			return true
+		}
+	}
+	return false
+}
+
+// staleACEs are the explicit ACEs of sddl (by their raw text) that name a
+// SID of the plan and match none of the ACEs the plan puts on this path.
+func staleACEs(sddl string, planned []ACE, planSIDs map[string]bool) (map[string]bool, error) {
+	_, aces, err := parseDACL(sddl)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, x := range aces {
+		if hasFlag(x.flags, "ID") || !planSIDs[x.sid] {
+			continue
+		}
+		keep := false
+		for _, a := range planned {
+			if aceMatches(x, a) {
+				keep = true
+			}
+		}
+		if !keep {
+			out[x.raw] = true
+		}
+	}
+	return out, nil
+}
+
+// composeDACL is the explicit DACL to write back: sddl's flags, the new
+// deny ACEs first, then sddl's explicit ACEs in their order without the
+// stale ones, then the new allow ACEs. If sddl's explicit ACEs were in
+// canonical order (explicit denies before explicit allows), so is the
+// result. Inherited ACEs (ID) are left out: SetDACL has the system
+// recompute them. A NULL DACL (everyone has full access) is refused: adding
+// ACEs to it would take access away from everyone else, and granting
+// anything on it is meaningless.
+func composeDACL(sddl string, stale map[string]bool, add []ACE) (string, error) {
+	flags, aces, err := parseDACL(sddl)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(flags, "NO_ACCESS_CONTROL") {
+		return "", fmt.Errorf("it has a NULL DACL (everyone has full access); give it a real DACL first (for example icacls PATH /reset)")
+	}
+	var b strings.Builder
+	b.WriteString("D:" + flags)
+	for _, a := range add {
+		if a.Kind == Deny {
+			b.WriteString(a.SDDL())
+		}
+	}
+	for _, x := range aces {
+		if hasFlag(x.flags, "ID") || stale[x.raw] {
+			continue
+		}
+		b.WriteString(x.raw)
+	}
+	for _, a := range add {
+		if a.Kind != Deny {
+			b.WriteString(a.SDDL())
+		}
+	}
+	return b.String(), nil
 }
 
 // UndoACEs removes every ACE in the journal, newest path first, and empties
@@ -309,7 +408,7 @@ func removeACEs(sddl string, drop map[string]bool) (string, int, error) {
 	b.WriteString("D:" + flags)
 	removed := 0
 	for _, a := range aces {
-		if strings.Contains(a.flags, "ID") {
+		if hasFlag(a.flags, "ID") {
 			continue
 		}
 		kind := map[string]ACEKind{"A": Allow, "D": Deny}[a.typ]
@@ -329,17 +428,23 @@ func daclHas(sddl string, a ACE) bool {
 		return false
 	}
 	for _, x := range aces {
-		if strings.Contains(x.flags, "ID") || x.sid != a.SID {
-			continue
-		}
-		if kind := map[string]ACEKind{"A": Allow, "D": Deny}[x.typ]; kind != a.Kind {
-			continue
-		}
-		if rightsMask(x.rights) == a.Mask && inheritFlags(x.flags) == a.Inherit {
+		if aceMatches(x, a) {
 			return true
 		}
 	}
 	return false
+}
+
+// aceMatches reports whether the parsed ACE x is an explicit ACE equal to
+// a: same kind, SID, mask and inheritance.
+func aceMatches(x sddlACE, a ACE) bool {
+	if hasFlag(x.flags, "ID") || x.sid != a.SID {
+		return false
+	}
+	if kind := map[string]ACEKind{"A": Allow, "D": Deny}[x.typ]; kind != a.Kind {
+		return false
+	}
+	return rightsMask(x.rights) == a.Mask && inheritFlags(x.flags) == a.Inherit
 }
 
 // sddlRights are the two-letter access rights of SDDL ace strings.
@@ -371,14 +476,30 @@ func rightsMask(r string) uint32 {
 	return m
 }
 
-// inheritFlags parses the OI/CI part of SDDL ACE flags.
+// hasFlag reports whether SDDL ACE flags ("OICIID") hold the two-letter
+// flag tok.
+func hasFlag(flags, tok string) bool {
+	for i := 0; i+2 <= len(flags); i += 2 {
+		if flags[i:i+2] == tok {
+			return true
+		}
+	}
+	return false
+}
+
+// inheritFlags parses the OI/CI/IO part of SDDL ACE flags, read as
+// two-letter tokens ("OICIIOID"), so that "CIOI" is not taken for IO.
 func inheritFlags(f string) uint32 {
 	var m uint32
-	if strings.Contains(f, "OI") {
-		m |= InheritObject
-	}
-	if strings.Contains(f, "CI") {
-		m |= InheritContainer
+	for i := 0; i+2 <= len(f); i += 2 {
+		switch f[i : i+2] {
+		case "OI":
+			m |= InheritObject
+		case "CI":
+			m |= InheritContainer
+		case "IO":
+			m |= InheritOnly
+		}
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package windows
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestApplyACEs_JournalsThenAppliesAndIsIdempotent(t *testing.T) {
 		t.Fatalf("second run added %d: %v", n, err)
 	}
 	for _, c := range f.callNames() {
-		if c == "AddACEs" {
+		if c == "SetDACL" {
 			t.Fatal("second run changed a DACL")
 		}
 	}
@@ -49,7 +50,7 @@ func TestApplyACEs_JournalsThenAppliesAndIsIdempotent(t *testing.T) {
 
 func TestApplyACEs_FailsClosedAndLeavesPendingEntryForUndo(t *testing.T) {
 	f := newFakeOS()
-	f.fail["AddACEs"] = errors.New("access denied")
+	f.fail["SetDACL"] = errors.New("access denied")
 	st := &memStore{}
 	if _, err := ApplyACEs(f, st, planACEs(t), fixedNow); err == nil {
 		t.Fatal("no error")
@@ -197,5 +198,108 @@ func TestApplyACEs_RefusesWithoutTheJournalLock(t *testing.T) {
 	}
 	if err := UndoACEs(f, &lockFailStore{}, nil); err == nil {
 		t.Fatal("undo without the lock")
+	}
+}
+
+// explicitACEs are the explicit ACEs of a DACL, in order.
+func explicitACEs(t *testing.T, sddl string) []string {
+	t.Helper()
+	_, aces, err := parseDACL(sddl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range aces {
+		if !hasFlag(a.flags, "ID") {
+			out = append(out, a.raw)
+		}
+	}
+	return out
+}
+
+func TestApplyACEs_RootSwitchesBetweenFrozenAndWritableWithoutStaleACEs(t *testing.T) {
+	f := newFakeOS()
+	st := &memStore{}
+	frozenFacts := FakeFacts() // .sbx.toml & co. missing: C:\work frozen
+	writableFacts := allProtectedExist(FakeFacts(), `C:\work`)
+	other := "(A;OICI;FR;;;S-1-5-21-5-5-5-500)" // someone else's ACE, kept throughout
+	f.dacl[winKey(`C:\work`)] = "D:AI" + other + "(A;OICIID;FA;;;SY)"
+	root := func(facts HostFacts) []string {
+		_, d := planFor(t, ModeUnelevated, core.DefaultPolicy(`C:\work`), facts)
+		if _, err := ApplyACEs(f, st, d.ACEs, fixedNow); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, a := range acesFor(d, `C:\work`) {
+			if a.Kind == Deny {
+				want = append(want, a.SDDL())
+			}
+		}
+		want = append(want, other)
+		for _, a := range acesFor(d, `C:\work`) {
+			if a.Kind == Allow {
+				want = append(want, a.SDDL())
+			}
+		}
+		if got := explicitACEs(t, f.dacl[winKey(`C:\work`)]); !slices.Equal(got, want) {
+			t.Fatalf("root DACL\n got %v\nwant %v (denies first, then the others', then sbx's allows; nothing stale)", got, want)
+		}
+		return want
+	}
+	frozen := root(frozenFacts)
+	if len(frozen) < 4 {
+		t.Fatalf("frozen root has %v", frozen)
+	}
+	writable := root(writableFacts)
+	if len(writable) != 2 {
+		t.Fatalf("unfrozen root has %v, want the other ACE and one OICI modify", writable)
+	}
+	root(frozenFacts)
+	// Undo removes every sbx ACE of every state and keeps the other one.
+	if err := UndoACEs(f, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := explicitACEs(t, f.dacl[winKey(`C:\work`)]); !slices.Equal(got, []string{other}) {
+		t.Fatalf("after undo: %v", got)
+	}
+}
+
+func TestApplyACEs_FrozenRootTwiceChangesNothing(t *testing.T) {
+	f := newFakeOS()
+	st := &memStore{}
+	aces := planACEs(t) // FakeFacts: the root is frozen
+	if _, err := ApplyACEs(f, st, aces, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	if n, err := ApplyACEs(f, st, aces, fixedNow); err != nil || n != 0 {
+		t.Fatalf("second run added %d: %v", n, err)
+	}
+	if slices.Contains(f.callNames(), "SetDACL") {
+		t.Fatal("second run rewrote a DACL: the inherit-only or deny ACE was not recognised as present")
+	}
+}
+
+func TestComposeDACL(t *testing.T) {
+	sid := "S-1-5-21-1-2-3-4"
+	add := []ACE{
+		newACE(`C:\w`, Allow, sid, MaskFrozenDir, InheritNone, ""),
+		newACE(`C:\w`, Deny, sid, MaskDenyWrite, InheritNone, ""),
+	}
+	got, err := composeDACL("D:PAI(A;;FA;;;BA)(A;OICI;0x1301bf;;;"+sid+")(A;OICIID;FA;;;SY)", map[string]bool{"(A;OICI;0x1301bf;;;" + sid + ")": true}, add)
+	want := "D:PAI(D;;0xd0156;;;" + sid + ")(A;;FA;;;BA)(A;;0x1200a9;;;" + sid + ")"
+	if err != nil || got != want {
+		t.Fatalf("composeDACL = %q, %v; want %q", got, err, want)
+	}
+	if _, err := composeDACL("D:NO_ACCESS_CONTROL", nil, add); err == nil {
+		t.Fatal("a NULL DACL was extended: everyone else would lose access")
+	}
+}
+
+func TestInheritFlags_ReadsTwoLetterTokens(t *testing.T) {
+	for flags, want := range map[string]uint32{"OICIIO": InheritBelow, "OICIID": InheritBoth, "CIOI": InheritBoth, "": 0, "IOID": InheritOnly} {
+		if got := inheritFlags(flags); got != want {
+			t.Errorf("inheritFlags(%q) = %#x, want %#x", flags, got, want)
+		}
 	}
 }

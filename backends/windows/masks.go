@@ -41,6 +41,16 @@ const (
 	// and its security descriptor.
 	MaskDenyWrite = FileWriteData | FileAppendData | FileWriteEA | FileWriteAttributes |
 		FileDeleteChild | Delete | WriteDAC | WriteOwner
+	// MaskFrozenDir is what a frozen directory (see freeze.go) grants on
+	// itself: list, traverse, read its attributes and security descriptor
+	// — icacls' "RX" — and nothing that adds, removes or renames an entry
+	// (no FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY, FILE_DELETE_CHILD), nor
+	// DELETE, WRITE_DAC or WRITE_OWNER.
+	MaskFrozenDir = MaskReadExecute
+	// MaskDenyMove is what a directory on the way to a deeper protected
+	// path denies, so the path cannot be renamed away and rebuilt: DELETE
+	// (a rename needs it) and the rights to change its DACL or owner.
+	MaskDenyMove = Delete | WriteDAC | WriteOwner
 	// MaskGenericAll is GENERIC_ALL.
 	MaskGenericAll uint32 = 0x10000000
 )
@@ -50,9 +60,13 @@ const (
 const (
 	InheritObject    uint32 = 0x1 // OBJECT_INHERIT_ACE (OI)
 	InheritContainer uint32 = 0x2 // CONTAINER_INHERIT_ACE (CI)
+	InheritOnly      uint32 = 0x8 // INHERIT_ONLY_ACE (IO): not for the object itself
 	InheritNone      uint32 = 0x0
 	// InheritBoth is OI|CI: files and directories below inherit.
 	InheritBoth = InheritObject | InheritContainer
+	// InheritBelow is OI|CI|IO: everything below inherits the ACE, the
+	// directory that holds it does not get it.
+	InheritBelow = InheritObject | InheritContainer | InheritOnly
 )
 
 var maskNames = []struct {
@@ -82,7 +96,8 @@ func MaskString(m uint32) string {
 	return strings.Join(parts, "|")
 }
 
-// InheritString is the SDDL form of inheritance flags ("OICI", "").
+// InheritString is the SDDL form of inheritance flags ("OICI",
+// "OICIIO", "").
 func InheritString(f uint32) string {
 	s := ""
 	if f&InheritObject != 0 {
@@ -90,6 +105,9 @@ func InheritString(f uint32) string {
 	}
 	if f&InheritContainer != 0 {
 		s += "CI"
+	}
+	if f&InheritOnly != 0 {
+		s += "IO"
 	}
 	return s
 }
@@ -123,6 +141,12 @@ type ACE struct {
 	// Stage is StageSetup for ACEs the elevated setup installs (as
 	// administrator); the others are added by the run, as the real user.
 	Stage string `json:"stage,omitempty"`
+	// Replace says the plan owns this path's sbx ACEs: when the plan is
+	// applied, explicit ACEs on the path naming any SID of the plan that
+	// the plan does not list for the path are removed (a writable root
+	// switching between frozen and fully writable must not keep the
+	// other state's grant or deny).
+	Replace bool `json:"replace,omitempty"`
 }
 
 // StageSetup marks ACEs installed by the elevated setup.

@@ -281,12 +281,54 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 		roots = append(roots, tmpDirs...)
 	}
 
-	// ACEs: allow on writable paths, deny on protected paths.
+	// The protected paths, and which roots must be frozen to hold the
+	// missing ones (freeze.go).
+	denySIDs := []string{d.SIDs.Workspace, d.SIDs.Base}
+	if in.Mode == ModeElevated {
+		denySIDs = append(denySIDs, f.Setup.GroupSID)
+	}
+	var pps []core.ProtectedPath
+	if len(writable) > 0 {
+		pps = resolveProtected(p, writable, f.FS)
+	}
+	fz := planFreeze(pps, writable, f.FS)
+
+	// ACEs: allow on writable paths, deny on protected paths. The root's
+	// ACEs replace sbx's earlier ones there, so a root that was frozen
+	// and is now fully writable (or the reverse) keeps no stale grant or
+	// deny.
 	for _, r := range writable {
+		var grantees []string
 		if in.Mode == ModeElevated {
-			d.ACEs = append(d.ACEs, newACE(r, Allow, f.Setup.GroupSID, MaskModify, InheritBoth, "writable root: the sandbox group may modify (normal access check)"))
+			grantees = append(grantees, f.Setup.GroupSID)
 		}
-		d.ACEs = append(d.ACEs, newACE(r, Allow, d.SIDs.Workspace, MaskModify, InheritBoth, "writable root: the workspace SID may modify (restricted access check)"))
+		grantees = append(grantees, d.SIDs.Workspace)
+		for _, sid := range grantees {
+			who := "the workspace SID (restricted access check)"
+			if sid != d.SIDs.Workspace {
+				who = "the sandbox group (normal access check)"
+			}
+			var aces []ACE
+			if fz.frozen[winKey(r)] {
+				aces = []ACE{
+					newACE(r, Allow, sid, MaskFrozenDir, InheritNone, "frozen writable root: "+who+" may list and traverse it, not add, remove or rename its entries (a protected name is missing)"),
+					newACE(r, Allow, sid, MaskModify, InheritBelow, "frozen writable root: "+who+" may modify everything below it"),
+				}
+			} else {
+				aces = []ACE{newACE(r, Allow, sid, MaskModify, InheritBoth, "writable root: "+who+" may modify")}
+			}
+			for _, a := range aces {
+				a.Replace = true
+				d.ACEs = append(d.ACEs, a)
+			}
+		}
+		if fd := fz.deny[winKey(r)]; fd != nil {
+			for _, sid := range denySIDs {
+				a := newACE(r, Deny, sid, fd.mask, InheritNone, "frozen writable root: no sbx SID may add, remove or rename its entries, even through a grant inherited from above")
+				a.Replace = true
+				d.ACEs = append(d.ACEs, a)
+			}
+		}
 	}
 	if p.WritableTmp {
 		for _, t := range tmpDirs {
@@ -317,13 +359,23 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 	nul.Optional = true
 	d.ACEs = append(d.ACEs, nul)
 
-	denySIDs := []string{d.SIDs.Workspace, d.SIDs.Base}
-	if in.Mode == ModeElevated {
-		denySIDs = append(denySIDs, f.Setup.GroupSID)
+	for _, pp := range pps {
+		d.Protected = append(d.Protected, planProtected(pp, roots, denySIDs, fz, &d.ACEs))
 	}
-	if len(writable) > 0 {
-		for _, pp := range resolveProtected(p, writable, f.FS) {
-			d.Protected = append(d.Protected, planProtected(pp, roots, denySIDs, &d.ACEs))
+	// Directories on the way to deeper protected paths (writable roots
+	// got theirs above).
+	for _, fd := range fz.denyPaths() {
+		if isWritableRoot(fd.path, writable) {
+			continue
+		}
+		why := "on the way to a protected path: may not be renamed or deleted"
+		if fd.mask&FileWriteData != 0 {
+			why = "nearest existing parent of a missing protected path: frozen (no entry may be added, removed or renamed)"
+		}
+		for _, sid := range denySIDs {
+			a := newACE(fd.path, Deny, sid, fd.mask, InheritNone, why)
+			a.Replace = true
+			d.ACEs = append(d.ACEs, a)
 		}
 	}
 
@@ -417,21 +469,26 @@ func tempDirs(m Mode, f HostFacts, deny bool) []string {
 }
 
 // planProtected decides how one protected path is held and adds its ACEs.
-func planProtected(pp core.ProtectedPath, roots, denySIDs []string, aces *[]ACE) ProtectedPlan {
+// fz says whether the freeze holds a missing path (freeze.go).
+func planProtected(pp core.ProtectedPath, roots, denySIDs []string, fz *freezePlan, aces *[]ACE) ProtectedPlan {
 	inside := false
 	for _, r := range roots {
 		if winWithin(pp.Path, r) {
 			inside = true
 		}
 	}
+	frozen, held := fz.how[winKey(pp.Path)]
 	out := ProtectedPlan{ProtectedPath: pp}
 	switch {
 	case !inside:
 		out.Strength = core.Enforced
 		out.How = "outside every writable root: no sbx SID is granted there"
+	case !pp.Exists && held:
+		out.Strength = core.Enforced
+		out.How = frozen
 	case !pp.Exists:
 		out.Strength = core.Absent
-		out.How = "does not exist: an ACL cannot refuse creating one name in a writable directory (FILE_ADD_FILE is not per name), so the command may create it; sbx reports it after the run"
+		out.How = "does not exist, where sbx does not freeze (temporary directories are never frozen): an ACL cannot refuse creating one name in a writable directory (FILE_ADD_FILE is not per name), so the command may create it; sbx reports it after the run"
 	default:
 		inherit := InheritNone
 		if pp.IsDir {
@@ -441,9 +498,22 @@ func planProtected(pp core.ProtectedPath, roots, denySIDs []string, aces *[]ACE)
 			*aces = append(*aces, newACE(pp.Path, Deny, sid, MaskDenyWrite, inherit, "protected "+pp.Name+": deny every kind of write, rename and delete"))
 		}
 		out.Strength = core.Enforced
-		out.How = "explicit deny-write ACE on the object itself: case variants (.GiT), 8.3 names and alternate data streams (" + pp.Name + ":s) open the same object and are refused; the parent grants no DELETE_CHILD, so it cannot be renamed away"
+		out.How = "explicit deny-write ACE on the object itself (DELETE included): case variants (.GiT), 8.3 names and alternate data streams (" + pp.Name + ":s) open the same object and are refused; its directory grants no FILE_DELETE_CHILD, so it cannot be renamed away, deleted or replaced"
+		if held {
+			out.How += "; " + frozen
+		}
 	}
 	return out
+}
+
+// isWritableRoot reports whether path is one of the writable roots.
+func isWritableRoot(path string, writable []string) bool {
+	for _, r := range writable {
+		if winEqual(r, path) {
+			return true
+		}
+	}
+	return false
 }
 
 // planJob turns the limits into Job object settings.
@@ -600,7 +670,7 @@ func PlanFilters(offlineSID string) []WFPFilter {
 // residual is what a hostile command can still do in a mode.
 func residual(m Mode, deny bool) []string {
 	out := []string{
-		"create a protected name that does not exist yet (sbx lists such names after the run)",
+		"create a protected path that does not exist yet only where sbx does not freeze: inside a temporary directory (a .git file's gitdir pointing there); sbx lists such paths after the run",
 		"read what its account can read (reads are not restricted)",
 		"ask services running outside the sandbox to act for it (COM/RPC servers, e.g. ShellExecute through Explorer, the Task Scheduler)",
 		"in a directory with per-directory case sensitivity turned on, create \".GiT\" next to \".git\" (a different name there)",
@@ -636,6 +706,10 @@ func assess(in PlanInput, p core.Policy, f HostFacts, d *Detail, tmpDirs []strin
 		case e.Boundary == core.BoundaryWrite && e.Requested == core.ReqWritable:
 			e.Strength = core.Enforced
 			e.Mechanism = "inheritable modify ACE for an sbx SID"
+			if missing := frozenBy(e.Subject, d); len(missing) > 0 {
+				e.Mechanism = "frozen: list/traverse ACE on the directory itself, inherit-only modify ACE for everything below it"
+				e.Note = "new entries cannot be created directly at the top of " + e.Subject + " (existing entries and everything inside them stay writable) while the protected name(s) " + strings.Join(missing, ", ") + " are missing; to unfreeze it, create them once outside the sandbox, or drop them from the protected names (--protect / default_protect)"
+			}
 		case e.Boundary == core.BoundaryWrite && e.Requested == core.ReqProtected:
 			assessProtected(e, protected[e.Subject])
 			if in.Mode == ModeUnelevated && e.Note == "" {
@@ -671,19 +745,57 @@ const unverifiedWriteRestricted = "not verified on Windows by sbx's authors: tha
 
 func assessProtected(e *core.Element, pps []ProtectedPlan) {
 	e.Strength = core.Enforced
-	e.Mechanism = "explicit deny-write ACEs"
-	var missing []string
+	e.Mechanism = "explicit deny-write ACEs (DELETE included); no FILE_DELETE_CHILD on its directory"
+	var missing, frozen []string
 	for _, pp := range pps {
 		e.Strength = core.Weakest(e.Strength, pp.Strength)
-		if pp.Strength == core.Absent {
+		switch {
+		case pp.Strength == core.Absent:
 			missing = append(missing, pp.Path)
+		case !pp.Exists:
+			frozen = append(frozen, pp.Path)
 		}
+	}
+	if len(frozen) > 0 {
+		sort.Strings(frozen)
+		e.Mechanism = "explicit deny-write ACEs where it exists; where it does not (" + strings.Join(frozen, ", ") + "), the directory it would appear in is frozen: no sbx SID may add, remove or rename entries there"
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		e.Mechanism = "deny-write ACEs where it exists; none possible where it does not"
-		e.Note = "does not exist yet at " + strings.Join(missing, ", ") + ": Windows ACLs cannot refuse creating one name in a writable directory, so the command could create it (sbx reports it after the run)"
+		e.Note = "does not exist yet at " + strings.Join(missing, ", ") + ", in a temporary directory, which sbx does not freeze: Windows ACLs cannot refuse creating one name in a writable directory, so the command could create it (sbx reports it after the run)"
 	}
+}
+
+// frozenBy lists the missing protected names that freeze the writable root
+// root, or nil when it is fully writable.
+func frozenBy(root string, d *Detail) []string {
+	frozen := false
+	for _, a := range d.ACEs {
+		if winEqual(a.Path, root) && a.Kind == Allow && a.Inherit == InheritBelow {
+			frozen = true
+		}
+	}
+	if !frozen {
+		return nil
+	}
+	var out []string
+	for _, pp := range d.Protected {
+		if !pp.Exists && pp.Strength == core.Enforced && winEqual(winDir(pp.Path), root) {
+			out = append(out, pp.Name)
+		}
+	}
+	if len(out) == 0 {
+		// Frozen for a deeper path whose nearest existing parent is
+		// the root (a gitdir below a missing directory).
+		for _, pp := range d.Protected {
+			if !pp.Exists && pp.Strength == core.Enforced && winWithin(pp.Path, root) {
+				out = append(out, pp.Path)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func assessRead(e *core.Element, m Mode) {

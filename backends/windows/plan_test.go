@@ -100,7 +100,7 @@ func TestPlan_TokenIsWriteRestrictedWithoutPrivileges(t *testing.T) {
 func TestPlan_WorkspaceGetsInheritableModifyWithoutDeleteChild(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			f := m.facts()
+			f := allProtectedExist(m.facts(), `C:\work`)
 			_, d := planFor(t, m.mode, core.DefaultPolicy(`C:\work`), f)
 			aces := acesFor(d, `C:\work`)
 			var sids []string
@@ -192,17 +192,30 @@ func TestPlan_ProtectedNameMatchesCaseInsensitively(t *testing.T) {
 	}
 }
 
-func TestPlan_ProtectedMissingIsAbsentAndSaysWhy(t *testing.T) {
-	plan, d := planFor(t, ModeUnelevated, core.DefaultPolicy(`C:\work`), FakeFacts())
-	e := element(t, plan.Report, core.BoundaryWrite, ".sbx.toml")
-	if e.Strength != core.Absent || !strings.Contains(e.Note, "cannot refuse creating") {
-		t.Fatalf(".sbx.toml = %s", e.Summary())
-	}
-	if len(acesFor(d, `C:\work\.sbx.toml`)) != 0 {
-		t.Fatal("ACE planned on a path that does not exist")
-	}
-	if err := plan.Report.Check(core.Acceptance{}); !errors.Is(err, core.ErrNotEnforced) {
-		t.Fatalf("strict check passed with an absent element: %v", err)
+func TestPlan_ProtectedMissingIsEnforcedByFreezingTheRoot(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			plan, d := planFor(t, m.mode, core.DefaultPolicy(`C:\work`), m.facts())
+			e := element(t, plan.Report, core.BoundaryWrite, ".sbx.toml")
+			if e.Strength != core.Enforced || !strings.Contains(e.Mechanism, "frozen") {
+				t.Fatalf(".sbx.toml = %s", e.Summary())
+			}
+			if len(acesFor(d, `C:\work\.sbx.toml`)) != 0 {
+				t.Fatal("ACE planned on a path that does not exist")
+			}
+			for _, pp := range d.Protected {
+				if pp.Strength != core.Enforced {
+					t.Fatalf("%s is %s: %s", pp.Path, pp.Strength, pp.How)
+				}
+			}
+			if m.mode == ModeElevated {
+				// Every element of the default policy is enforced: a
+				// strict run is no longer refused.
+				if err := plan.Report.Check(core.Acceptance{}); err != nil {
+					t.Fatalf("strict check: %v", err)
+				}
+			}
+		})
 	}
 }
 
