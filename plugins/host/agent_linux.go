@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,15 +73,35 @@ func agentDir(getenv func(string) string) (string, error) {
 	return dir, nil
 }
 
-// agentKey names the agent of one plugin binary: a new or changed binary
-// (path, size, modification time, pinned checksum) gets a new agent.
-func agentKey(path, pin string) (string, error) {
+// agentKey names the agent of one plugin binary in one environment: a new
+// or changed binary (path, size, modification time, pinned checksum) gets a
+// new agent, and so does a different environment. A plugin reads its own
+// environment (TMPDIR decides which temporary directory a policy makes
+// writable, for one), so an agent started from one environment must never
+// serve a host in another. Variables a shell changes on every cd are left
+// out.
+func agentKey(path, pin string, env []string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion)))
-	return hex.EncodeToString(h[:8]), nil
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion)
+	kept := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PWD", "OLDPWD", "_", "SHLVL":
+			continue
+		}
+		kept = append(kept, kv)
+	}
+	sort.Strings(kept)
+	for _, kv := range kept {
+		h.Write([]byte(kv))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
 // startAgent returns a connection to the agent serving path, starting the
@@ -91,7 +112,7 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 		return nil, err
 	}
 	pin, pinned := h.pin(binaryBase(path))
-	key, err := agentKey(path, pin)
+	key, err := agentKey(path, pin, os.Environ())
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +143,7 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 	if err != nil {
 		return nil, err
 	}
+	h.agentPids[st.Pid] = true // h.mu is held by start
 	b, _ := json.Marshal(st)
 	tmp := statePath + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
@@ -199,6 +221,11 @@ func (h *Host) spawnAgent(path, dir, key string) (agentState, error) {
 		cmd.Process.Kill()
 		return agentState{}, fmt.Errorf("plugin %s did not answer within 30s: %w", path, core.ErrBackendExited)
 	}
+	if strings.TrimSpace(line) == "" {
+		cmd.Process.Kill()
+		return agentState{}, fmt.Errorf("plugin %s exited before its handshake as an agent (%s): %w",
+			path, logTail(filepath.Join(dir, key+".log")), core.ErrBackendExited)
+	}
 	parts := strings.Split(strings.TrimSpace(line), "|")
 	if len(parts) < 5 || parts[2] != "unix" || parts[4] != "grpc" {
 		cmd.Process.Kill()
@@ -211,6 +238,19 @@ func (h *Host) spawnAgent(path, dir, key string) (agentState, error) {
 			fmt.Errorf("incompatible api version with plugin: plugin version %s, client version %d", parts[1], plugins.ProtocolVersion), false)
 	}
 	return agentState{Pid: cmd.Process.Pid, Addr: parts[3], FDAddr: fdAddr, Binary: path}, nil
+}
+
+// logTail returns the last line of an agent's log, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "no log"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if t := strings.TrimSpace(lines[len(lines)-1]); t != "" {
+		return "log: " + t
+	}
+	return "empty log"
 }
 
 // reattach connects to a running agent and says hello. It first checks

@@ -124,7 +124,7 @@ func TestAgent_PlantedSocketIsNotTrusted(t *testing.T) {
 	}()
 	bins := buildPlugins(t)
 	pin, _ := (&Host{}).pin("sbx-backend-none")
-	key, err := agentKey(filepath.Join(bins, "sbx-backend-none"), pin)
+	key, err := agentKey(filepath.Join(bins, "sbx-backend-none"), pin, os.Environ())
 	must(t, err)
 	st, _ := json.Marshal(agentState{Pid: os.Getppid(), Addr: fake, FDAddr: filepath.Join(dir, "fake.fd")})
 	must(t, os.WriteFile(filepath.Join(dir, key+".json"), st, 0o600))
@@ -136,5 +136,37 @@ func TestAgent_PlantedSocketIsNotTrusted(t *testing.T) {
 	t.Cleanup(func() { unix.Kill(pid, unix.SIGKILL) })
 	if pid == os.Getppid() {
 		t.Fatal("the host trusted a socket served by another process than the recorded agent")
+	}
+}
+
+func TestAgentKey_AnotherEnvironmentGetsAnotherAgent(t *testing.T) {
+	bin := filepath.Join(buildPlugins(t), "sbx-backend-none")
+	key := func(env ...string) string {
+		k, err := agentKey(bin, "", env)
+		must(t, err)
+		return k
+	}
+	base := key("TMPDIR=/var/tmp/A", "HOME=/h", "PWD=/x")
+	if key("TMPDIR=/var/tmp/B", "HOME=/h", "PWD=/x") == base {
+		t.Fatal("an agent started with TMPDIR=A would serve a host with TMPDIR=B")
+	}
+	if key("HOME=/h", "PWD=/elsewhere", "TMPDIR=/var/tmp/A") != base {
+		t.Fatal("changing directory (PWD) or the order of variables should not start a new agent")
+	}
+}
+
+func TestAgent_FailedAgentStartFallsBackToAPluginOfItsOwn(t *testing.T) {
+	// A runtime directory so deep that the agent's socket path is too long
+	// to bind: the agent dies before its handshake.
+	deep := t.TempDir()
+	for len(deep) < 120 {
+		deep = filepath.Join(deep, "deeeeeeeeeeeeeeeeeeeep")
+	}
+	must(t, os.MkdirAll(deep, 0o700))
+	h := agentHost(t, deep, 30*time.Second)
+	b, err := h.Open(context.Background(), "none")
+	must(t, err)
+	if b.p.agent {
+		t.Fatal("expected a plugin of its own")
 	}
 }

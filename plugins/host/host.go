@@ -72,11 +72,14 @@ type Host struct {
 	mu      sync.Mutex
 	plugins map[string]*pluginProc // by binary path
 	closed  bool
+	// agentPids are the agents this host spawned: its children, which
+	// killOrphans must spare.
+	agentPids map[int]bool
 }
 
 // New returns a Host.
 func New(o Options) *Host {
-	h := &Host{opts: o, plugins: map[string]*pluginProc{}}
+	h := &Host{opts: o, plugins: map[string]*pluginProc{}, agentPids: map[int]bool{}}
 	if o.Subreaper {
 		becomeSubreaper()
 	}
@@ -140,7 +143,9 @@ func (h *Host) List(ctx context.Context) []Listing {
 		go func() {
 			defer wg.Done()
 			var got []Listing
-			p, err := h.start(ctx, path)
+			// Listing starts every plugin found; none of them is kept
+			// as an agent, since most will not run a command now.
+			p, err := h.start(ctx, path, false)
 			if err != nil {
 				got = append(got, Listing{Name: name, Plugin: path, Err: err})
 			} else {
@@ -172,7 +177,7 @@ func (h *Host) Open(ctx context.Context, name string) (*Backend, error) {
 		if path == "" {
 			continue
 		}
-		p, err := h.start(ctx, path)
+		p, err := h.start(ctx, path, true)
 		if err != nil {
 			// A plugin that refuses to start is an error worth showing
 			// as is (bad checksum, wrong protocol), not "not found".
@@ -271,8 +276,9 @@ func (p *pluginProc) stop() {
 	}
 }
 
-// start returns the running plugin at path, starting it if needed.
-func (h *Host) start(ctx context.Context, path string) (*pluginProc, error) {
+// start returns the running plugin at path, starting it if needed, as an
+// agent when allowed and configured.
+func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*pluginProc, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -283,7 +289,7 @@ func (h *Host) start(ctx context.Context, path string) (*pluginProc, error) {
 	}
 	var p *pluginProc
 	var err error
-	if h.opts.KeepAlive > 0 && agentSupported && h.opts.Stdio != StdioStream {
+	if allowAgent && h.opts.KeepAlive > 0 && agentSupported && h.opts.Stdio != StdioStream {
 		p, err = h.startAgent(ctx, path)
 		if err != nil && (errors.Is(err, core.ErrPermission) || errors.Is(err, core.ErrProtocol)) {
 			return nil, err // a refused plugin stays refused

@@ -51,6 +51,10 @@ func killOrphans(h *Host) {
 			keep[p.cmd.Process.Pid] = true
 		}
 	}
+	// Agents this host spawned are its children too, and outlive it.
+	for pid := range h.agentPids {
+		keep[pid] = true
+	}
 	h.mu.Unlock()
 	for round := 0; round < 1000; round++ {
 		kids := children(os.Getpid())
