@@ -30,6 +30,15 @@
 // order of calls, that every handle is closed, that the child is never
 // resumed outside its Job, and that a failed setup step rolls back.
 //
+// # Protected names
+//
+// Existing protected paths get explicit deny-write ACEs (DELETE included).
+// A Windows ACL cannot refuse one name, so while a protected name is
+// missing from a writable root the root is frozen: sbx's SIDs may list it
+// but not add, remove or rename its entries, and everything below its
+// existing entries stays writable (freeze.go, as the Linux backend carves
+// its roots).
+//
 // # Limits
 //
 // Nothing in this package has been run on a real Windows machine by its

@@ -323,8 +323,12 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 			}
 		}
 		if fd := fz.deny[winKey(r)]; fd != nil {
+			why := "writable root inside another one, holding protected names: may not be renamed or deleted (its protected names would go with it)"
+			if fz.frozen[winKey(r)] {
+				why = "frozen writable root: no sbx SID may add, remove or rename its entries, even through a grant inherited from above"
+			}
 			for _, sid := range denySIDs {
-				a := newACE(r, Deny, sid, fd.mask, InheritNone, "frozen writable root: no sbx SID may add, remove or rename its entries, even through a grant inherited from above")
+				a := newACE(r, Deny, sid, fd.mask, InheritNone, why)
 				a.Replace = true
 				d.ACEs = append(d.ACEs, a)
 			}
@@ -758,7 +762,10 @@ func assessProtected(e *core.Element, pps []ProtectedPlan) {
 	}
 	if len(frozen) > 0 {
 		sort.Strings(frozen)
-		e.Mechanism = "explicit deny-write ACEs where it exists; where it does not (" + strings.Join(frozen, ", ") + "), the directory it would appear in is frozen: no sbx SID may add, remove or rename entries there"
+		e.Mechanism = "missing at " + strings.Join(frozen, ", ") + ": the directory it would appear in is frozen (no sbx SID may add, remove or rename entries there)"
+		if len(frozen) < len(pps) {
+			e.Mechanism = "explicit deny-write ACEs where it exists; " + e.Mechanism
+		}
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
