@@ -3,6 +3,9 @@ package proc
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +20,41 @@ func BecomeSubreaper() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl(PR_SET_CHILD_SUBREAPER)", err)
 	}
+	subreaper.Store(true)
 	return nil
+}
+
+// subreaper records that BecomeSubreaper succeeded.
+var subreaper atomic.Bool
+
+// selfChildren lists this process's children from
+// /proc/self/task/TID/children (one small file per thread, instead of the
+// whole process table). ok is false when that cannot be relied on: this
+// process is not a subreaper (orphans would go to init, out of sight) or
+// the files are missing.
+func selfChildren() (kids []int, ok bool) {
+	if !subreaper.Load() {
+		return nil, false
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return nil, false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // the thread ended meanwhile
+			}
+			return nil, false
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				kids = append(kids, pid)
+			}
+		}
+	}
+	return kids, true
 }
 
 // setPdeathsig makes the kernel SIGKILL the command if the thread that

@@ -13,6 +13,10 @@ import (
 // Orphans of a run are reparented to init (launchd on macOS).
 func BecomeSubreaper() error { return nil }
 
+// selfChildren cannot be relied on here (no subreaper): the tree kill
+// always scans the process table.
+func selfChildren() (kids []int, ok bool) { return nil, false }
+
 // setPdeathsig does nothing here: there is no parent-death signal.
 func setPdeathsig(*syscall.SysProcAttr) {}
 

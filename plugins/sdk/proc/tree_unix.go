@@ -117,6 +117,9 @@ func orphanOf(pi procInfo, pid int) bool {
 // and the kill), then SIGKILLs the process group and every member, and
 // reaps the orphans. It repeats until a scan finds nothing alive.
 func killTree(pid int, mainAlive func() bool) {
+	if nothingLeft(pid, mainAlive) {
+		return
+	}
 	for attempt := 0; attempt < 50; attempt++ {
 		registry.Lock()
 		stopped := map[int]bool{}
@@ -148,6 +151,37 @@ func killTree(pid int, mainAlive func() bool) {
 		// Killed processes take a moment to become zombies; look again.
 		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
+}
+
+// nothingLeft is the fast path of killTree, for the common end of a run:
+// the main process has exited and been reaped, and this process is a
+// subreaper. Then every process of the tree still alive descends from a
+// child of this process: a survivor's chain of parents ends at a process
+// whose parent died, and that process was reparented here. So when no child
+// of this process could be a member of the run (each is a run's main
+// process, or in this process's own session), nothing is left, and the
+// whole process table need not be read.
+func nothingLeft(pid int, mainAlive func() bool) bool {
+	if mainAlive() {
+		return false
+	}
+	kids, ok := selfChildren()
+	if !ok {
+		return false
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	selfSid, _ := unix.Getsid(0)
+	for _, k := range kids {
+		if registry.mains[k] {
+			continue
+		}
+		if sid, err := unix.Getsid(k); err == nil && sid == selfSid {
+			continue // other code's child, not a sandboxed one
+		}
+		return false // a possible member (or a zombie to reap): full path
+	}
+	return true
 }
 
 // defaultKillTree is the tree kill used when Spec.KillTree is not set.
