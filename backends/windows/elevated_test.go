@@ -74,6 +74,9 @@ func elevatedSetup(t *testing.T, out string) (*fakeElevated, *ElevatedSystem, *R
 func TestRunElevated_EndToEndOverTheProtocol(t *testing.T) {
 	fe, sys, in := elevatedSetup(t, "hi\r\n")
 	fe.runner.exit <- 5
+	// The command reads all its input before it exits (otherwise whether
+	// the input reaches it before its exit is a race).
+	fe.runner.beforeExit = func() { fe.stdio.in.waitClosed() }
 	var out bytes.Buffer
 	in.Req.Stdout = &out
 	in.Req.Stdin = strings.NewReader("input")

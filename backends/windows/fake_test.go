@@ -23,6 +23,9 @@ type fakeOS struct {
 
 	procs map[Handle]*fakeProc // by process handle
 	exit  chan uint32          // exit code the next resumed process returns
+	// beforeExit, when set, runs in Wait before the exit is reported (a
+	// command that reads its input before it exits).
+	beforeExit func()
 
 	dacl  map[string]string // path → SDDL
 	users map[string]string // name → SID
@@ -210,7 +213,11 @@ func (f *fakeOS) TerminateProcess(proc Handle, code uint32) error {
 func (f *fakeOS) Wait(proc Handle) (uint32, error) {
 	f.mu.Lock()
 	p := f.procs[proc]
+	before := f.beforeExit
 	f.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	return <-p.done, nil
 }
 
