@@ -84,20 +84,19 @@ func (fp *freezePlan) denyPaths() []*freezeDeny {
 // writable roots are frozen and which directories deny what. writable are
 // the policy's writable paths (the temporary directories are never frozen:
 // a protected path missing only from %TEMP% stays absent).
-func planFreeze(pps []core.ProtectedPath, writable []string, fs FS) *freezePlan {
+//
+// The chain of directories that must not move starts at the outermost
+// writable area holding the path, temporary directories included: with
+// the workspace at %TEMP%\proj\ws, the base SID could otherwise rename
+// %TEMP%\proj away and build a new ws with a forged .git in its place.
+func planFreeze(pps []core.ProtectedPath, writable, tmp []string, fs FS) *freezePlan {
 	fp := &freezePlan{frozen: map[string]bool{}, deny: map[string]*freezeDeny{}, how: map[string]string{}}
-	isRoot := func(p string) bool {
-		for _, r := range writable {
-			if winEqual(r, p) {
-				return true
-			}
-		}
-		return false
-	}
+	isRoot := func(p string) bool { return isWritableRoot(p, writable) }
+	areas := append(append([]string(nil), writable...), tmp...)
 	for _, pp := range pps {
-		outer := outermostRoot(pp.Path, writable)
+		outer := outermostRoot(pp.Path, areas)
 		if outer == "" {
-			continue // outside every writable root, or a root itself
+			continue // outside every writable area, or one itself
 		}
 		if q := protectingDir(pp, pps); q != "" {
 			fp.how[winKey(pp.Path)] = "below the protected path " + q + ", whose deny-write ACE (inheritable on a directory; DELETE included on a file) refuses creating, changing or removing anything below it"
@@ -143,6 +142,9 @@ func planFreeze(pps []core.ProtectedPath, writable []string, fs FS) *freezePlan 
 		}
 		a := chain[last]
 		switch {
+		case !isRoot(a) && isWritableRoot(a, tmp):
+			// A temporary directory is never frozen: the path stays
+			// absent (no how).
 		case isRoot(a):
 			fp.frozen[winKey(a)] = true
 			fp.addDeny(a, MaskDenyWrite)
@@ -158,8 +160,8 @@ func planFreeze(pps []core.ProtectedPath, writable []string, fs FS) *freezePlan 
 	return fp
 }
 
-// outermostRoot is the outermost writable root strictly containing path,
-// or "" when none does. Inner roots on the way are treated as ordinary
+// outermostRoot is the outermost of roots strictly containing path, or ""
+// when none does. Inner roots on the way are treated as ordinary
 // directories: renaming one away would take its protected names with it.
 func outermostRoot(path string, writable []string) string {
 	out := ""

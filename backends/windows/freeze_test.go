@@ -236,3 +236,31 @@ func TestPlan_MissingNameOnlyInTempStaysAbsent(t *testing.T) {
 		t.Fatalf(".git = %s", e.Summary())
 	}
 }
+
+func TestPlan_WorkspaceInsideTempCannotBeMovedAwayAndRebuilt(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		f := FakeFacts()
+		ws := f.TempDir + `\proj\ws`
+		f.FS = MapFS{f.TempDir: nil, f.TempDir + `\proj`: nil, ws: nil, ws + `\.git`: nil}
+		if all {
+			f = allProtectedExist(f, ws)
+		}
+		_, d := planFor(t, ModeUnelevated, core.DefaultPolicy(ws), f)
+		denies := map[string]uint32{}
+		for _, a := range d.ACEs {
+			if a.Kind == Deny && a.SID == d.SIDs.Base && a.Inherit == InheritNone {
+				denies[winKey(a.Path)] = a.Mask
+			}
+		}
+		wantRoot := MaskDenyMove
+		if !all {
+			wantRoot = MaskDenyWrite // frozen
+		}
+		if denies[winKey(f.TempDir+`\proj`)] != MaskDenyMove || denies[winKey(ws)] != wantRoot {
+			t.Fatalf("all names exist=%v: base-SID denies %v; %s\\proj must not be renamable (the base SID may add to TEMP) and the root must deny %#x", all, denies, f.TempDir, wantRoot)
+		}
+		if _, ok := denies[winKey(f.TempDir)]; ok {
+			t.Fatal("TEMP itself got a deny ACE")
+		}
+	}
+}

@@ -291,7 +291,11 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 	if len(writable) > 0 {
 		pps = resolveProtected(p, writable, f.FS)
 	}
-	fz := planFreeze(pps, writable, f.FS)
+	var tmpAreas []string
+	if p.WritableTmp {
+		tmpAreas = tmpDirs
+	}
+	fz := planFreeze(pps, writable, tmpAreas, f.FS)
 
 	// ACEs: allow on writable paths, deny on protected paths. The root's
 	// ACEs replace sbx's earlier ones there, so a root that was frozen
