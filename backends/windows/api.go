@@ -86,7 +86,9 @@ type ACLAPI interface {
 	// GetDACL returns the DACL of path as SDDL ("D:...").
 	GetDACL(path string) (string, error)
 	// AddACEs merges aces into path's DACL (SetEntriesInAclW with
-	// GRANT_ACCESS / DENY_ACCESS, then SetNamedSecurityInfoW).
+	// GRANT_ACCESS / DENY_ACCESS, then SetNamedSecurityInfoW). Only the
+	// setup uses it, for single grants; ApplyACEs composes the DACL
+	// itself and calls SetDACL (see ApplyACEs for why).
 	AddACEs(path string, aces []ACE) error
 	// SetDACL replaces path's explicit DACL with sddl ("D:" or "D:P"
 	// followed by explicit ACEs); inherited ACEs are recomputed.
