@@ -133,6 +133,13 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 		if p, err := h.reattach(ctx, path, st); err == nil {
 			return p, nil
 		}
+	} else if errors.Is(err, errAgentGone) {
+		// Clear what an agent that idled out (or died) left behind.
+		for _, f := range []string{st.Addr, st.FDAddr, statePath, filepath.Join(dir, key+".log")} {
+			if f != "" && filepath.Dir(f) == dir {
+				_ = os.Remove(f)
+			}
+		}
 	}
 	if pinned {
 		if err := checkSum(path, pin); err != nil {
@@ -155,6 +162,9 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 	return h.reattach(ctx, path, st)
 }
 
+// errAgentGone: the recorded agent process no longer exists.
+var errAgentGone = errors.New("agent is gone")
+
 func readAgentState(path, dir string) (agentState, error) {
 	var st agentState
 	b, err := os.ReadFile(path)
@@ -170,7 +180,7 @@ func readAgentState(path, dir string) (agentState, error) {
 		}
 	}
 	if st.Pid <= 1 || unix.Kill(st.Pid, 0) != nil {
-		return st, errors.New("agent is gone")
+		return st, errAgentGone
 	}
 	return st, nil
 }

@@ -67,7 +67,10 @@ func Serve(backends ...core.Backend) {
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
 	exit := make(chan struct{}, 1)
 	if ag != nil {
-		go ag.watch(func() { exit <- struct{}{} })
+		go ag.watch(func() {
+			_ = os.Remove(os.Getenv(plugins.EnvAgentFDSocket))
+			exit <- struct{}{}
+		})
 	}
 	go func() {
 		select {
