@@ -35,7 +35,11 @@ build() {
   deps
   say "building into ./bin"
   mkdir -p bin
-  CGO_ENABLED=1 go build -o bin/ ./cmd/...
+  # Static binaries start faster (no dynamic loader); only the Linux backend's pieces need cgo (libseccomp).
+  CGO_ENABLED=0 go build -o bin/ ./cmd/...
+  local cgo=(./cmd/sbx-backend-linux)
+  [ -d cmd/sbx-linux-sandbox ] && cgo+=(./cmd/sbx-linux-sandbox)
+  CGO_ENABLED=1 go build -o bin/ "${cgo[@]}"
 }
 
 try() {
