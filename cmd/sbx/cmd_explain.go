@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -54,7 +55,14 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	plan, err := b.Plan(cmd.Context(), cfg.Policy)
+	// A backend for another OS (windows-elevated on Linux) is planned with
+	// this host's paths rewritten the way that OS writes them, as compare
+	// --explain does, and says so.
+	policy, note := cfg.Policy, ""
+	if info, err := b.Info(cmd.Context()); err == nil && info.OS != "" && info.OS != "any" && info.OS != runtime.GOOS {
+		policy, note = policyForOS(cfg.Policy, info.OS, false)
+	}
+	plan, err := b.Plan(cmd.Context(), policy)
 	if err != nil {
 		return err
 	}
@@ -62,7 +70,11 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 	if asJSON {
 		return writeJSON(out, plan)
 	}
-	fmt.Fprintf(out, "Backend %s, workspace %s\n\n", plan.Backend, cfg.Policy.Workspace)
+	fmt.Fprintf(out, "Backend %s, workspace %s\n", plan.Backend, policy.Workspace)
+	if note != "" {
+		fmt.Fprintf(out, "(%s: this host's paths, rewritten for that OS)\n", note)
+	}
+	fmt.Fprintln(out)
 	printReport(out, plan.Report)
 	if len(plan.Steps) > 0 {
 		fmt.Fprintf(out, "\nSteps:\n")

@@ -24,6 +24,8 @@ type fakeBackend struct {
 	weak map[core.Boundary]core.Strength
 	// noTTY makes Info say the backend cannot give a terminal.
 	noTTY bool
+	// os is the OS Info reports ("any" when empty).
+	os string
 	// run decides the result; nil means exit 0.
 	run func(ctx context.Context, req *core.RunRequest) (*core.RunResult, error)
 
@@ -33,7 +35,11 @@ type fakeBackend struct {
 }
 
 func (b *fakeBackend) Info(ctx context.Context) (core.Info, error) {
-	return core.Info{Name: b.name, Description: "fake " + b.name, OS: "any", Available: true,
+	goos := b.os
+	if goos == "" {
+		goos = "any"
+	}
+	return core.Info{Name: b.name, Description: "fake " + b.name, OS: goos, Available: true,
 		Capabilities: core.Capabilities{Write: core.Enforced, Protected: core.Enforced, Read: core.Absent,
 			Network: core.Enforced, Limits: core.Absent, ProcessTree: core.Enforced, TTY: !b.noTTY},
 		Facts: map[string]string{"kind": "fake"}}, nil

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+func TestExplain_BackendOfAnotherOSIsPlannedWithItsPathShapes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs a host that is not Windows")
+	}
+	h := newHarness(t)
+	win := &fakeBackend{name: "winfake", os: "windows"}
+	h.set.backends["winfake"] = win
+	if code := h.run("--backend=winfake", "explain"); code != 0 {
+		t.Fatalf("exit %d: %s", code, h.stderr.String())
+	}
+	var got core.Policy
+	win.mu.Lock()
+	if len(win.plans) > 0 {
+		got = win.plans[len(win.plans)-1]
+	}
+	win.mu.Unlock()
+	if !strings.HasPrefix(got.Workspace, `C:\`) {
+		t.Fatalf("planned with workspace %q, want this host's path rewritten for Windows", got.Workspace)
+	}
+	if !strings.Contains(h.stdout.String(), "rewritten for that OS") {
+		t.Fatalf("explain does not say the paths were rewritten:\n%s", h.stdout.String())
+	}
+}
