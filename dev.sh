@@ -46,14 +46,18 @@ try() {
   build
   local ws
   ws=$(mktemp -d /tmp/sbx-try-XXXXXX)
+  mkdir -p "$ws/src"
   say "backends on this host"
   bin/sbx backends
-  say "running a command in the sandbox (workspace $ws)"
+  say "running a command in the sandbox (workspace $ws, default policy: workspace writable, .git etc. read-only, network denied)"
   set -x
   bin/sbx run --cwd "$ws" -- sh -c '
-    echo "hello from inside" > inside.txt && cat inside.txt
-    if echo x > "$HOME/sbx-should-not-exist" 2>/dev/null; then echo "write outside the workspace: ALLOWED"; else echo "write outside the workspace: denied"; fi
-    if mkdir .git/hooks 2>/dev/null || mkdir .git 2>/dev/null; then echo "creating .git: ALLOWED"; else echo "creating .git: denied"; fi'
+    echo "hello from inside" > src/inside.txt && echo "write inside the workspace: $(cat src/inside.txt)"
+    if (echo x > "$HOME/sbx-should-not-exist") 2>/dev/null; then echo "write outside the workspace: ALLOWED"; else echo "write outside the workspace: denied"; fi
+    if mkdir .git 2>/dev/null; then echo "creating .git: ALLOWED"; else echo "creating .git: denied"; fi
+    if command -v python3 >/dev/null; then
+      python3 -c "import socket; socket.create_connection((\"127.0.0.1\", 22), 1)" 2>/dev/null && echo "network: ALLOWED" || echo "network: denied"
+    fi'
   { set +x; } 2>/dev/null
 }
 
