@@ -190,7 +190,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", b.name, el.Summary())
 		}
 	}
-	res, err := run(ctx, req, pl)
+	res, err := run(ctx, req, pl, b.facts().Helper)
 	if res != nil {
 		res.Report = rep
 	}

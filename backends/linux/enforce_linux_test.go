@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
 	"github.com/sbxdev/sbx/core"
 )
 
-// sandbox is one escape-test setup: a workspace with a .git directory and
+// testbox is one escape-test setup: a workspace with a .git directory and
 // an outside directory with a victim file, both under /var/tmp (visible,
 // and not writable, in both modes).
-type sandbox struct {
+type testbox struct {
 	t    *testing.T
 	b    *Backend
 	ws   string // writable root
@@ -32,7 +33,7 @@ type sandbox struct {
 
 // bothModes runs fn for linux-landlock and linux-namespaces, skipping a
 // mode the host cannot run, with the reason.
-func bothModes(t *testing.T, fn func(t *testing.T, s *sandbox)) {
+func bothModes(t *testing.T, fn func(t *testing.T, s *testbox)) {
 	f := probeOnce()
 	for _, name := range []string{NameLandlock, NameNamespaces} {
 		t.Run(name, func(t *testing.T) {
@@ -50,14 +51,14 @@ func bothModes(t *testing.T, fn func(t *testing.T, s *sandbox)) {
 	}
 }
 
-func newSandbox(t *testing.T, name string) *sandbox {
+func newSandbox(t *testing.T, name string) *testbox {
 	t.Helper()
 	base, err := os.MkdirTemp("/var/tmp", "sbx-linux-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
-	s := &sandbox{t: t, ws: filepath.Join(base, "ws"), out: filepath.Join(base, "out")}
+	s := &testbox{t: t, ws: filepath.Join(base, "ws"), out: filepath.Join(base, "out")}
 	for _, d := range []string{s.ws + "/.git/hooks", s.ws + "/src", s.out} {
 		must(t, os.MkdirAll(d, 0o755))
 	}
@@ -79,7 +80,7 @@ func must(t *testing.T, err error) {
 }
 
 // policy is the default policy for the workspace, with /tmp not writable.
-func (s *sandbox) policy() core.Policy {
+func (s *testbox) policy() core.Policy {
 	p := core.DefaultPolicy(s.ws)
 	p.WritableTmp = false
 	return p
@@ -87,7 +88,7 @@ func (s *sandbox) policy() core.Policy {
 
 // run runs an act in the sandbox under p and returns its exit code and
 // output.
-func (s *sandbox) run(p core.Policy, actName string, args ...string) (int, string) {
+func (s *testbox) run(p core.Policy, actName string, args ...string) (int, string) {
 	s.t.Helper()
 	res, out, err := s.runRes(p, actName, args...)
 	if err != nil {
@@ -96,7 +97,7 @@ func (s *sandbox) run(p core.Policy, actName string, args ...string) (int, strin
 	return res.ExitCode, out
 }
 
-func (s *sandbox) runRes(p core.Policy, actName string, args ...string) (*core.RunResult, string, error) {
+func (s *testbox) runRes(p core.Policy, actName string, args ...string) (*core.RunResult, string, error) {
 	var stdout, stderr bytes.Buffer
 	argv := append([]string{s.self, actArg, actName}, args...)
 	res, err := s.b.Run(context.Background(), &core.RunRequest{
@@ -108,7 +109,7 @@ func (s *sandbox) runRes(p core.Policy, actName string, args ...string) (*core.R
 }
 
 // refused asserts the act was refused by the OS.
-func (s *sandbox) refused(p core.Policy, actName string, args ...string) string {
+func (s *testbox) refused(p core.Policy, actName string, args ...string) string {
 	s.t.Helper()
 	code, out := s.run(p, actName, args...)
 	if code != actRefused {
@@ -118,7 +119,7 @@ func (s *sandbox) refused(p core.Policy, actName string, args ...string) string 
 }
 
 // allowed asserts the act succeeded.
-func (s *sandbox) allowed(p core.Policy, actName string, args ...string) {
+func (s *testbox) allowed(p core.Policy, actName string, args ...string) {
 	s.t.Helper()
 	if code, out := s.run(p, actName, args...); code != actDone {
 		s.t.Errorf("%s %v: want allowed, got exit %d: %s", actName, args, code, out)
@@ -157,7 +158,7 @@ func outsideSleep(t *testing.T, dir string) *exec.Cmd {
 }
 
 func TestEscape_WritesInsideAllowedOutsideRefused(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.allowed(p, "write", s.ws+"/src/new")
 		s.allowed(p, "mkdir", s.ws+"/src/newdir")
@@ -177,7 +178,7 @@ func TestEscape_WritesInsideAllowedOutsideRefused(t *testing.T) {
 }
 
 func TestEscape_ProtectedGitDirectory(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.refused(p, "append", s.ws+"/.git/config")
 		unchanged(t, s.ws+"/.git/config", "[core]\n")
@@ -199,7 +200,7 @@ func TestEscape_ProtectedGitDirectory(t *testing.T) {
 }
 
 func TestEscape_WorktreeGitFileProtectsItsGitdir(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		// The workspace is a worktree: .git is a file pointing at a git
 		// directory that lives inside the writable tree.
 		gitdir := s.ws + "/src/repo/worktrees/wt"
@@ -222,7 +223,7 @@ func TestEscape_WorktreeGitFileProtectsItsGitdir(t *testing.T) {
 }
 
 func TestEscape_SymlinkAndHardLinkToOutside(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.refused(p, "symlink-write", s.ws+"/src/link", s.out+"/via-link")
 		absent(t, s.out+"/via-link")
@@ -232,7 +233,7 @@ func TestEscape_SymlinkAndHardLinkToOutside(t *testing.T) {
 }
 
 func TestEscape_ProcPaths(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.refused(p, "write", "/proc/self/root"+s.out+"/via-proc-root")
 		absent(t, s.out+"/via-proc-root")
@@ -243,7 +244,7 @@ func TestEscape_ProcPaths(t *testing.T) {
 }
 
 func TestEscape_ChildAndDaemonisedGrandchild(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.refused(p, "child-write", s.out+"/by-child")
 		absent(t, s.out+"/by-child")
@@ -306,7 +307,7 @@ func received(c net.PacketConn) bool {
 
 func TestEscape_NetworkDenied(t *testing.T) {
 	needSeccomp(t)
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		l := startListeners(t)
 		p := s.policy()
 		for _, tl := range l.tcp {
@@ -334,7 +335,7 @@ func TestEscape_NetworkDenied(t *testing.T) {
 }
 
 func TestEscape_NetworkAllowedWorks(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		l := startListeners(t)
 		p := s.policy()
 		p.Network.Mode = core.NetworkAllow
@@ -350,7 +351,7 @@ func TestEscape_NetworkAllowedWorks(t *testing.T) {
 
 func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
 	needSeccomp(t)
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		s.refused(p, "unshare")
 		s.refused(p, "unshare-net")
@@ -371,7 +372,7 @@ func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
 }
 
 func TestRun_ExitStatusAndSignalAreRelayed(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		for _, c := range []struct {
 			script   string
 			code     int
@@ -389,7 +390,7 @@ func TestRun_ExitStatusAndSignalAreRelayed(t *testing.T) {
 }
 
 func TestRun_TimeoutKillsTheTree(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		p.Limits.Timeout = 300 * time.Millisecond
 		res, _, err := s.runRes(p, "daemon", s.ws+"/src/t-started", s.ws+"/src/t-survived")
@@ -410,7 +411,7 @@ func TestRun_TimeoutKillsTheTree(t *testing.T) {
 }
 
 func TestRun_CommandNotFoundIsAClearError(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		_, _, err := s.runResArgv(s.policy(), "sbx-no-such-command")
 		if !errors.Is(err, core.ErrNotFound) {
 			t.Fatalf("want ErrNotFound, got %v", err)
@@ -418,7 +419,7 @@ func TestRun_CommandNotFoundIsAClearError(t *testing.T) {
 	})
 }
 
-func (s *sandbox) runResArgv(p core.Policy, argv ...string) (*core.RunResult, string, error) {
+func (s *testbox) runResArgv(p core.Policy, argv ...string) (*core.RunResult, string, error) {
 	var out bytes.Buffer
 	res, err := s.b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: &out, Stderr: &out})
 	return res, out.String(), err
@@ -429,7 +430,7 @@ func TestLimits_MemoryHogEndsTheRun(t *testing.T) {
 	if !f.Cgroup.Has("memory") {
 		t.Skip("no usable memory cgroup: " + f.Cgroup.Note)
 	}
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		p.Limits.MemoryBytes = 64 << 20
 		p.Limits.Timeout = 60 * time.Second
@@ -448,7 +449,7 @@ func TestLimits_ForkBombIsBoundedByPids(t *testing.T) {
 	if !f.Cgroup.Has("pids") {
 		t.Skip("no usable pids cgroup: " + f.Cgroup.Note)
 	}
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		p.Limits.Pids = 32
 		p.Limits.Timeout = 60 * time.Second
@@ -463,7 +464,7 @@ func TestLimits_ForkBombIsBoundedByPids(t *testing.T) {
 }
 
 func TestEscape_RestrictedReads(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		if probeOnce().LandlockABI < 1 {
 			t.Skip("restricting reads needs Landlock: " + probeOnce().LandlockNote)
 		}
@@ -565,7 +566,7 @@ func TestLimits_AllLimitsApplyAndCgroupsAreRemoved(t *testing.T) {
 	if f.Cgroup.Version == 0 {
 		t.Skip("no usable cgroup: " + f.Cgroup.Note)
 	}
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()
 		p.Limits = core.Limits{MemoryBytes: 256 << 20, Pids: 64, CPU: 0.5}
 		res, out, err := s.runRes(p, "write", s.ws+"/src/limited")
@@ -589,7 +590,7 @@ func TestLimits_AllLimitsApplyAndCgroupsAreRemoved(t *testing.T) {
 // TestEscape_TIOCSTIControlWithoutFilter proves the TIOCSTI test is not
 // vacuous: without the seccomp filter the same injection succeeds.
 func TestEscape_TIOCSTIControlWithoutFilter(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		f := probeOnce()
 		f.Seccomp, f.SeccompNote = false, "disabled for the control run"
 		b, err := New(s.b.name, f)
@@ -607,7 +608,7 @@ func TestEscape_TIOCSTIControlWithoutFilter(t *testing.T) {
 }
 
 func TestEscape_WorkspaceInsideWritableTmp(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		base, err := os.MkdirTemp("/tmp", "sbx-linux-tmpws-")
 		must(t, err)
 		t.Cleanup(func() { os.RemoveAll(base) })
@@ -631,7 +632,7 @@ func TestEscape_WorkspaceInsideWritableTmp(t *testing.T) {
 }
 
 func TestEscape_KernelSettingsAreReadOnly(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		// Writing the current value back: harmless if it got through.
 		const knob = "/proc/sys/kernel/printk_ratelimit"
 		v, err := os.ReadFile(knob)
@@ -643,7 +644,7 @@ func TestEscape_KernelSettingsAreReadOnly(t *testing.T) {
 }
 
 func TestRun_SignalsReachTheCommand(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		sigs := make(chan core.Signal, 1)
 		started := make(chan struct{})
 		var out bytes.Buffer
@@ -672,7 +673,7 @@ func TestRun_SignalsReachTheCommand(t *testing.T) {
 }
 
 func TestEscape_TmpIsPrivateOrReadOnlyWhenNotWritable(t *testing.T) {
-	bothModes(t, func(t *testing.T, s *sandbox) {
+	bothModes(t, func(t *testing.T, s *testbox) {
 		name := "/tmp/sbx-linux-private-" + filepath.Base(filepath.Dir(s.ws))
 		t.Cleanup(func() { os.Remove(name) })
 		p := s.policy() // writable_tmp = false
@@ -704,7 +705,7 @@ func TestLookPath_UsesTheCommandsPath(t *testing.T) {
 
 func TestStatusError_KeepsTheClass(t *testing.T) {
 	for class, want := range map[string]error{"permission": core.ErrPermission, "not found": core.ErrNotFound, "unsupported": core.ErrUnsupported, "": core.ErrUnsupported} {
-		if err := statusError(helperStatus{Error: "x", Class: class}); !errors.Is(err, want) {
+		if err := statusError(sandbox.Status{Error: "x", Class: class}); !errors.Is(err, want) {
 			t.Errorf("%q: %v", class, err)
 		}
 	}

@@ -37,6 +37,12 @@ type Facts struct {
 	GID int `json:"gid"`
 	// Cgroup describes the cgroup setup usable for limits.
 	Cgroup CgroupFacts `json:"cgroup"`
+	// Helper is the executable started for the helper roles (see package
+	// sandbox): the dedicated sbx-linux-sandbox next to the plugin, or the
+	// plugin itself when that is missing.
+	Helper string `json:"helper"`
+	// HelperNote says which of the two Helper is, and why.
+	HelperNote string `json:"helper_note,omitempty"`
 	// TmpDirs are the temporary directories (/tmp and $TMPDIR when it
 	// differs), as core.Requested lists them.
 	TmpDirs []string `json:"tmp_dirs"`
@@ -90,6 +96,7 @@ func (f Facts) Map() map[string]string {
 		"cgroup_mode":     f.Cgroup.Mode,
 		"cgroup_limits":   "none",
 		"tmp_dirs":        strings.Join(f.TmpDirs, ","),
+		"sandbox_helper":  f.HelperNote,
 	}
 	if f.Cgroup.Version > 0 {
 		ctrls := append([]string(nil), f.Cgroup.Controllers...)

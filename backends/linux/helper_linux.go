@@ -3,288 +3,77 @@
 package linux
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"runtime"
-	"sync/atomic"
-	"syscall"
+	"path/filepath"
 
-	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
-	"golang.org/x/sys/unix"
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
 )
 
-// Helper roles: the plugin binary re-executes itself with one of these as
-// argv[0] (see [Reexec]).
-const (
-	probeRole = "sbx-linux-probe"    // tries user namespaces, exits
-	execRole  = "sbx-linux-landlock" // applies Landlock + seccomp, executes the command
-	initRole  = "sbx-linux-ns-init"  // pid-namespace init: mounts, confines, runs, reaps
-)
-
-// File descriptors the parent hands to a helper.
-const (
-	configFD = 3 // helperConfig as JSON, read to EOF
-	statusFD = 4 // helperStatus as JSON, written on failure or at exit
-)
-
-// helperConfig is what a helper needs to confine and start the command.
-type helperConfig struct {
-	Plan *Plan    `json:"plan"`
-	Path string   `json:"path"`
-	Argv []string `json:"argv"`
-	Dir  string   `json:"dir"`
-	Env  []string `json:"env"`
-}
-
-// helperStatus is what a helper reports back.
-type helperStatus struct {
-	// Error is set when the helper could not confine or start the command.
-	Error string `json:"error,omitempty"`
-	// Class names the core error class of Error ("unsupported",
-	// "permission", "not found").
-	Class string `json:"class,omitempty"`
-	// Exit and Signal are the command's status (namespaces mode).
-	Exit   *int `json:"exit,omitempty"`
-	Signal int  `json:"signal,omitempty"`
-}
+// HelperName is the dedicated sandbox helper binary (cmd/sbx-linux-sandbox),
+// looked for next to the plugin's executable. Its name must not start with
+// "sbx-backend-": the host would take it for a plugin.
+const HelperName = "sbx-linux-sandbox"
 
 // Reexec runs the helper role this process was started for, and exits.
 // It returns at once when the process is not a helper, so plugin mains
-// (and TestMain of packages that run the backend) call it first.
-func Reexec() {
-	if len(os.Args) == 0 {
-		return
-	}
-	switch os.Args[0] {
-	case probeRole:
-		os.Exit(runProbe())
-	case execRole:
-		os.Exit(runExecHelper())
-	case initRole:
-		os.Exit(runInit())
-	}
-}
+// (and TestMain of packages that run the backend) call it first: when the
+// dedicated helper is not installed, the plugin re-executes itself in its
+// place.
+func Reexec() { sandbox.Reexec() }
 
-// readConfig reads the configuration from configFD and marks both helper
-// descriptors close-on-exec so the command never inherits them.
-func readConfig() (*helperConfig, *os.File, error) {
-	syscall.CloseOnExec(configFD)
-	syscall.CloseOnExec(statusFD)
-	status := os.NewFile(statusFD, "status")
-	in := os.NewFile(configFD, "config")
-	b, err := io.ReadAll(in)
-	in.Close()
+// findHelper returns the executable to start for the helper roles: the
+// dedicated sbx-linux-sandbox next to this executable when it is there,
+// else this executable itself (a re-exec, slower to start). note says which
+// and why, for Info.Facts.
+func findHelper() (path string, dedicated bool, note string) {
+	self, err := os.Executable()
 	if err != nil {
-		return nil, status, fmt.Errorf("reading the run configuration: %w", err)
+		return "", false, "cannot find this executable: " + err.Error()
 	}
-	var cfg helperConfig
-	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Plan == nil {
-		return nil, status, fmt.Errorf("bad run configuration (%d bytes): %v", len(b), err)
-	}
-	return &cfg, status, nil
+	return helperNear(self)
 }
 
-// report writes st to the status descriptor.
-func report(status *os.File, st helperStatus) {
-	if status == nil {
-		return
-	}
-	b, _ := json.Marshal(st)
-	_, _ = status.Write(b)
-}
-
-// fail reports a setup error and returns the helper's exit code.
-func fail(status *os.File, class string, err error) int {
-	report(status, helperStatus{Error: err.Error(), Class: class})
-	return 125
-}
-
-// classOf names the class of an error for the status message.
-func classOf(err error) string {
+// helperNear is findHelper for the executable self.
+func helperNear(self string) (path string, dedicated bool, note string) {
+	p := filepath.Join(filepath.Dir(self), HelperName)
+	fi, err := os.Stat(p)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "not found"
-	case errors.Is(err, os.ErrPermission):
-		return "permission"
+	case err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0:
+		return p, true, "dedicated helper " + p
+	case err == nil:
+		return self, false, "re-exec of " + self + " (" + p + " is not an executable file)"
 	default:
-		return "unsupported"
+		return self, false, "re-exec of " + self + " (" + HelperName + " not installed next to it; go build -o bin/ ./cmd/... installs it, and startup is faster with it)"
 	}
 }
 
-// confine applies the Landlock ruleset and the seccomp filter of pl to
-// this process (all threads), or at least no_new_privs.
-func confine(pl *Plan) error {
-	if pl.Landlock != nil {
-		if err := applyLandlock(pl.Landlock); err != nil {
-			return err
+// helperConfig turns the plan and the command into the helper's
+// configuration.
+func helperConfig(pl *Plan, path string, argv []string, dir string, env []string) *sandbox.Config {
+	cfg := &sandbox.Config{
+		Version:          sandbox.Version,
+		Loopback:         pl.Loopback,
+		DropCapabilities: pl.DropCapabilities,
+		Path:             path, Argv: argv, Dir: dir, Env: env,
+	}
+	for _, m := range pl.Mounts {
+		cfg.Mounts = append(cfg.Mounts, sandbox.Mount{Op: m.Op, Source: m.Source, Target: m.Target, Options: m.Options})
+	}
+	if ll := pl.Landlock; ll != nil {
+		cfg.Landlock = &sandbox.Landlock{ABI: ll.ABI, HandledFS: uint64(ll.HandledFS), HandledNet: uint64(ll.HandledNet), Scoped: uint64(ll.Scoped)}
+		for _, r := range ll.Rules {
+			cfg.Landlock.Rules = append(cfg.Landlock.Rules, sandbox.Rule{Path: r.Path, Dir: r.Kind == KindDir, Access: uint64(r.Access)})
 		}
 	}
-	if pl.Seccomp != nil {
-		return applySeccomp(pl.Seccomp)
-	}
-	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
-	}
-	return nil
-}
-
-// runExecHelper is the Landlock-mode helper: it confines itself and
-// executes the command, which so inherits the confinement. The parent has
-// put it in the run's cgroup before sending the configuration.
-func runExecHelper() int {
-	runtime.LockOSThread()
-	cfg, status, err := readConfig()
-	if err != nil {
-		return fail(status, "unsupported", err)
-	}
-	if err := os.Chdir(cfg.Dir); err != nil {
-		return fail(status, classOf(err), fmt.Errorf("working directory: %w", err))
-	}
-	if cfg.Plan.DropCapabilities {
-		if err := dropCapabilities(); err != nil {
-			return fail(status, "permission", err)
-		}
-	}
-	if err := confine(cfg.Plan); err != nil {
-		return fail(status, "unsupported", err)
-	}
-	err = unix.Exec(cfg.Path, cfg.Argv, cfg.Env)
-	return fail(status, classOf(err), fmt.Errorf("executing %s: %w", cfg.Path, err))
-}
-
-// runInit is the namespaces-mode helper, pid 1 of the new pid namespace:
-// it builds the mount namespace, brings up loopback, drops capabilities,
-// confines itself, starts the command, reaps every process until the
-// command exits, kills what is left, and reports the command's status.
-// When it dies, the kernel kills every process of the namespace.
-func runInit() int {
-	runtime.LockOSThread() // capability and bounding-set changes are per thread; the fork happens here
-	cfg, status, err := readConfig()
-	if err != nil {
-		return fail(status, "unsupported", err)
-	}
-	pl := cfg.Plan
-	// Signals sent to the run's process group reach the command directly
-	// while it stays in init's group; init must not die of them, and
-	// forwards them when the command moved to a group of its own.
-	var cmdPid atomic.Int64
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	go func() {
-		for s := range sigs {
-			pid := int(cmdPid.Load())
-			if pid == 0 {
-				continue
+	if sp := pl.Seccomp; sp != nil {
+		cfg.Seccomp = &sandbox.Seccomp{}
+		for _, r := range sp.Rules {
+			sr := sandbox.SeccompRule{Syscall: r.Syscall, Errno: r.Errno}
+			if r.Arg != nil {
+				sr.Arg = &sandbox.ArgCond{Index: r.Arg.Index, Op: r.Arg.Op, Value: r.Arg.Value, Mask: r.Arg.Mask}
 			}
-			if pg, err := unix.Getpgid(pid); err == nil && pg != unix.Getpgrp() {
-				_ = unix.Kill(-pg, s.(syscall.Signal))
-			}
-		}
-	}()
-	if err := setupMounts(pl); err != nil {
-		return fail(status, "permission", err)
-	}
-	if pl.Loopback {
-		if err := loopbackUp(); err != nil {
-			return fail(status, "permission", fmt.Errorf("bringing up lo: %w", err))
+			cfg.Seccomp.Rules = append(cfg.Seccomp.Rules, sr)
 		}
 	}
-	if err := os.Chdir(cfg.Dir); err != nil {
-		return fail(status, classOf(err), fmt.Errorf("working directory %s inside the sandbox: %w", cfg.Dir, err))
-	}
-	if pl.DropCapabilities {
-		if err := dropCapabilities(); err != nil {
-			return fail(status, "permission", err)
-		}
-	}
-	if err := confine(pl); err != nil {
-		return fail(status, "unsupported", err)
-	}
-	proc, err := os.StartProcess(cfg.Path, cfg.Argv, &os.ProcAttr{
-		Dir:   cfg.Dir,
-		Env:   cfg.Env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	})
-	if err != nil {
-		return fail(status, classOf(err), fmt.Errorf("starting %s: %w", cfg.Path, err))
-	}
-	cmdPid.Store(int64(proc.Pid))
-	var cmdStatus *unix.WaitStatus
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil { // ECHILD: nobody left
-			break
-		}
-		if pid == proc.Pid && cmdStatus == nil {
-			cmdStatus = &ws
-			// The command is done: everything it left behind dies now.
-			_ = unix.Kill(-1, unix.SIGKILL)
-		}
-	}
-	st := helperStatus{}
-	code := 0
-	switch {
-	case cmdStatus == nil:
-		code = 125
-		st.Error, st.Class = "the command's exit status was lost", "unsupported"
-	case cmdStatus.Signaled():
-		st.Signal = int(cmdStatus.Signal())
-		code = 128 + st.Signal
-	default:
-		code = cmdStatus.ExitStatus()
-	}
-	st.Exit = &code
-	report(status, st)
-	return code
-}
-
-// dropCapabilities empties the bounding, ambient and inheritable sets of
-// this thread, so the command it starts holds no capability, whatever its
-// uid inside the namespace.
-func dropCapabilities() error {
-	for c := 0; c <= 63; c++ {
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clearing ambient capabilities: %w", err)
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	data[0].Inheritable, data[1].Inheritable = 0, 0
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	return nil
-}
-
-// loopbackUp sets IFF_UP on "lo" in the new network namespace.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	return cfg
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
 	"github.com/sbxdev/sbx/core"
 )
 
@@ -129,22 +130,21 @@ type IDMap struct {
 	Count   uint32 `json:"count"`
 }
 
-// Mount operations.
+// Mount operations (the helper's, see package sandbox).
 const (
-	MountPrivate    = "make-rprivate"       // no propagation either way (a host mount appearing later stays out)
-	MountRootRO     = "bind-root-read-only" // the host's / recursively, read-only
-	MountBindRW     = "bind-read-write"     // Source on Target, writable
-	MountBindRO     = "bind-read-only"      // Source on Target, read-only
-	MountTmpfs      = "tmpfs"               // a new private tmpfs
-	MountProc       = "proc"                // a new proc for the pid namespace
-	MountDevNode    = "bind-device"         // a host device node
-	MountDevpts     = "devpts"              // a new devpts instance
-	MountSymlink    = "symlink"             // Target -> Source, in a tmpfs
-	MountPivotRoot  = "pivot-root"          // switch to the new root
-	MountReadOnly   = "read-only-again"     // a path of the new root bound on itself read-only
-	mountStagingDir = "/tmp"                // where the new root is assembled (in the new mount ns)
-	ptmxTarget      = "pts/ptmx"            // /dev/ptmx points into the new devpts
-	devptsOptions   = "newinstance,ptmxmode=0666,mode=0620"
+	MountPrivate   = sandbox.MountPrivate   // no propagation either way (a host mount appearing later stays out)
+	MountRootRO    = sandbox.MountRootRO    // the host's / recursively, read-only
+	MountBindRW    = sandbox.MountBindRW    // Source on Target, writable
+	MountBindRO    = sandbox.MountBindRO    // Source on Target, read-only
+	MountTmpfs     = sandbox.MountTmpfs     // a new private tmpfs
+	MountProc      = sandbox.MountProc      // a new proc for the pid namespace
+	MountDevNode   = sandbox.MountDevNode   // a host device node
+	MountDevpts    = sandbox.MountDevpts    // a new devpts instance
+	MountSymlink   = sandbox.MountSymlink   // Target -> Source, in a tmpfs
+	MountPivotRoot = sandbox.MountPivotRoot // switch to the new root
+	MountReadOnly  = sandbox.MountReadOnly  // a path of the new root bound on itself read-only
+	ptmxTarget     = "pts/ptmx"             // /dev/ptmx points into the new devpts
+	devptsOptions  = "newinstance,ptmxmode=0666,mode=0620"
 )
 
 // Mount is one mount step. Targets are paths inside the sandbox.

@@ -4,21 +4,16 @@ package linux
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 
-	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
-)
 
-// maxLandlockABI is the highest Landlock ABI this build knows (the rights
-// of go-landlock v0.11).
-const maxLandlockABI = 11
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
+)
 
 // Probe finds out, once, what this host offers: the Landlock ABI, seccomp,
 // whether user namespaces can be created (by trying), and the cgroup
@@ -29,9 +24,10 @@ func Probe() Facts {
 	if unix.Uname(&uts) == nil {
 		f.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
+	f.Helper, _, f.HelperNote = findHelper()
 	f.LandlockABI, f.LandlockNote = probeLandlock()
 	f.Seccomp, f.SeccompNote = probeSeccomp()
-	f.UserNS, f.UserNSNote = probeUserNS()
+	f.UserNS, f.UserNSNote = probeUserNS(f.Helper)
 	f.Cgroup = probeCgroup(f.UID)
 	f.TmpDirs = tmpDirs()
 	return f
@@ -46,48 +42,19 @@ func tmpDirs() []string {
 	return out
 }
 
-// landlockABI asks the kernel for its Landlock ABI version, lowered like
-// go-landlock does when the signal-scoping erratum is not fixed.
-func landlockABI() (int, string) {
-	v, err := llsys.LandlockGetABIVersion()
-	if err != nil {
-		switch {
-		case errors.Is(err, syscall.ENOSYS):
-			return 0, "the kernel has no Landlock (Linux 5.13+ built with CONFIG_SECURITY_LANDLOCK)"
-		case errors.Is(err, syscall.EOPNOTSUPP):
-			return 0, "Landlock is built in but not enabled: add landlock to the lsm= kernel boot parameter"
-		default:
-			return 0, "landlock_create_ruleset version query failed: " + err.Error()
-		}
-	}
-	note := ""
-	if v >= 6 {
-		errata, err := llsys.LandlockGetErrata()
-		if err != nil || errata&0x2 == 0 {
-			v, note = 5, "kernel reports ABI 6+ without the signal-scoping fix (erratum 2): used as ABI 5"
-		}
-	}
-	if v > maxLandlockABI {
-		note = fmt.Sprintf("kernel ABI %d, this build knows up to %d", v, maxLandlockABI)
-		v = maxLandlockABI
-	}
-	return v, note
-}
+func probeLandlock() (int, string) { return sandbox.LandlockABI() }
 
-func probeLandlock() (int, string) { return landlockABI() }
-
-// probeUserNS starts this binary in new user, mount, pid and network
-// namespaces (the helper role probeRole), which mounts a tmpfs and a proc
+// probeUserNS starts the helper in new user, mount, pid and network
+// namespaces (the role sandbox.RoleProbe), which mounts a tmpfs and a proc
 // there and exits: the same operations a namespaces run needs.
-func probeUserNS() (bool, string) {
-	self, err := os.Executable()
-	if err != nil {
-		return false, "cannot find the plugin binary to probe user namespaces: " + err.Error()
+func probeUserNS(helper string) (bool, string) {
+	if helper == "" {
+		return false, "cannot find the sandbox helper to probe user namespaces"
 	}
 	var stderr bytes.Buffer
-	cmd := &exec.Cmd{Path: self, Args: []string{probeRole}, Stderr: &stderr, Dir: "/"}
+	cmd := &exec.Cmd{Path: helper, Args: []string{sandbox.RoleProbe}, Stderr: &stderr, Dir: "/"}
 	cmd.SysProcAttr = nsSysProcAttr(os.Geteuid(), os.Getegid(), true)
-	err = cmd.Run()
+	err := cmd.Run()
 	if err == nil {
 		return true, ""
 	}
@@ -142,26 +109,4 @@ func nsSysProcAttr(uid, gid int, withNet bool) *syscall.SysProcAttr {
 		a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}
 	}
 	return a
-}
-
-// runProbe is the probeRole helper: inside the new namespaces, mount what a
-// run mounts, then exit 0; any failure is written on stderr, exit 1.
-func runProbe() int {
-	fail := func(what string, err error) int {
-		fmt.Fprintf(os.Stderr, "%s: %v", what, err)
-		return 1
-	}
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fail("making / a private mount", err)
-	}
-	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
-		return fail("mounting a tmpfs", err)
-	}
-	if err := os.Mkdir("/tmp/proc", 0o700); err != nil {
-		return fail("mkdir in the tmpfs", err)
-	}
-	if err := unix.Mount("proc", "/tmp/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fail("mounting /proc for a new pid namespace (a container that masks /proc?)", err)
-	}
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins/sdk/proc"
 )
@@ -27,7 +28,7 @@ const limitPoll = 50 * time.Millisecond
 
 // run starts the helper for pl's mode through proc, which does the I/O,
 // the terminal, signals, the timeout and the tree kill.
-func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, error) {
+func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*core.RunResult, error) {
 	env := core.BuildEnv(req.Env, pl.Env, nil)
 	dir := req.Dir
 	if dir == "" {
@@ -37,13 +38,12 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := json.Marshal(helperConfig{Plan: pl, Path: path, Argv: req.Argv, Dir: dir, Env: env})
+	cfg, err := json.Marshal(helperConfig(pl, path, req.Argv, dir, env))
 	if err != nil {
 		return nil, fmt.Errorf("linux: encoding the run configuration: %w", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("%w: cannot find the plugin binary to start the sandbox helper: %v", core.ErrUnsupported, err)
+	if helper == "" {
+		return nil, fmt.Errorf("%w: cannot find the sandbox helper (%s)", core.ErrUnsupported, HelperName)
 	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -68,9 +68,9 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	role, procDir := execRole, dir
+	role, procDir := sandbox.RoleExec, dir
 	if pl.Mode == ModeNamespaces {
-		role, procDir = initRole, "/"
+		role, procDir = sandbox.RoleInit, "/"
 	}
 	var pidfd = -1
 	defer func() {
@@ -81,7 +81,7 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, 
 	var limitHit string
 	var limitMu sync.Mutex
 	spec := proc.Spec{
-		Path:    self,
+		Path:    helper,
 		Argv:    []string{role},
 		Dir:     procDir,
 		Env:     env,
@@ -161,6 +161,10 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, 
 	}
 
 	res, runErr := proc.Run(runCtx, spec)
+	// When the helper never started (AfterStart not called), our copies of
+	// its ends are still open: close them so the status read ends.
+	cfgR.Close()
+	stW.Close()
 	st := readStatus(stR)
 	limitMu.Lock()
 	hit := limitHit
@@ -191,8 +195,8 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan) (*core.RunResult, 
 
 // readStatus reads what the helper reported (nothing when the command was
 // executed and ran normally in Landlock mode).
-func readStatus(r io.Reader) helperStatus {
-	var st helperStatus
+func readStatus(r io.Reader) sandbox.Status {
+	var st sandbox.Status
 	b, _ := io.ReadAll(io.LimitReader(r, 1<<16))
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &st); err != nil {
@@ -203,7 +207,7 @@ func readStatus(r io.Reader) helperStatus {
 }
 
 // statusError turns a helper's failure into an error of the right class.
-func statusError(st helperStatus) error {
+func statusError(st sandbox.Status) error {
 	class := core.ErrUnsupported
 	switch st.Class {
 	case "permission":

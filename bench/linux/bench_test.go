@@ -95,22 +95,40 @@ func launchers(tb testing.TB, ws string) []launcher {
 	f := linux.Probe()
 	p := core.DefaultPolicy(ws)
 	p.WritableTmp = false
+	// Which executable serves the helper roles. SBX_BENCH_BIN (set by
+	// run.sh) is a directory holding a fresh build of the plugin and of
+	// sbx-linux-sandbox: each mode is then measured both ways, re-executing
+	// the real plugin binary (what a run cost before the dedicated helper)
+	// and starting sbx-linux-sandbox. Without it, the helper is what the
+	// probe found for this test binary.
+	type helper struct{ suffix, path string }
+	helpers := []helper{{"", f.Helper}}
+	if dir := os.Getenv("SBX_BENCH_BIN"); dir != "" {
+		helpers = []helper{
+			{" (re-exec plugin)", filepath.Join(dir, "sbx-backend-linux")},
+			{" (sbx-linux-sandbox)", filepath.Join(dir, linux.HelperName)},
+		}
+	}
 	for _, name := range []string{linux.NameLandlock, linux.NameNamespaces} {
-		b, err := linux.New(name, f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if info, _ := b.Info(context.Background()); !info.Available {
-			tb.Logf("%s unavailable: %s", name, info.Unavailable)
-			continue
-		}
-		out = append(out, launcher{name, func(argv []string) error {
-			res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: io.Discard, Stderr: io.Discard})
-			if err == nil && res.ExitCode != 0 {
-				err = fmt.Errorf("exit %d", res.ExitCode)
+		for _, h := range helpers {
+			hf := f
+			hf.Helper = h.path
+			b, err := linux.New(name, hf)
+			if err != nil {
+				tb.Fatal(err)
 			}
-			return err
-		}})
+			if info, _ := b.Info(context.Background()); !info.Available {
+				tb.Logf("%s unavailable: %s", name, info.Unavailable)
+				continue
+			}
+			out = append(out, launcher{name + h.suffix, func(argv []string) error {
+				res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: io.Discard, Stderr: io.Discard})
+				if err == nil && res.ExitCode != 0 {
+					err = fmt.Errorf("exit %d", res.ExitCode)
+				}
+				return err
+			}})
+		}
 	}
 	return out
 }
@@ -171,7 +189,7 @@ func TestReport(t *testing.T) {
 	ls := launchers(t, ws)
 
 	fmt.Printf("\nstartup of `true` (%d runs each; uid %d)\n", n, os.Geteuid())
-	fmt.Printf("%-18s %10s %10s %10s %10s\n", "launch", "median ms", "p95 ms", "x direct", "x bwrap")
+	fmt.Printf("%-36s %10s %10s %10s %10s\n", "launch", "median ms", "p95 ms", "x direct", "x bwrap")
 	var base, bw time.Duration
 	for _, l := range ls {
 		d, err := measure(l, []string{"/bin/true"}, n)
@@ -189,7 +207,7 @@ func TestReport(t *testing.T) {
 		if bw > 0 {
 			vsBw = fmt.Sprintf("%.2f", float64(med)/float64(bw))
 		}
-		fmt.Printf("%-18s %10s %10s %10.2f %10s\n", l.name, ms(med), ms(p95), float64(med)/float64(base), vsBw)
+		fmt.Printf("%-36s %10s %10s %10.2f %10s\n", l.name, ms(med), ms(p95), float64(med)/float64(base), vsBw)
 	}
 
 	if !onTmpfs {
@@ -200,7 +218,7 @@ func TestReport(t *testing.T) {
 	runs := 7
 	where := "a tmpfs"
 	fmt.Printf("\n%d files created, stat-ed and deleted in %s (%d runs each, median)\n", nfiles, where, runs)
-	fmt.Printf("%-18s %10s %10s\n", "launch", "median ms", "overhead")
+	fmt.Printf("%-36s %10s %10s\n", "launch", "median ms", "overhead")
 	argv := []string{self, workloadArg, strconv.Itoa(nfiles), filepath.Join(ws, "work")}
 	base = 0
 	for _, l := range ls {
@@ -212,7 +230,7 @@ func TestReport(t *testing.T) {
 		if l.name == "direct" {
 			base = med
 		}
-		fmt.Printf("%-18s %10s %9.1f%%\n", l.name, ms(med), 100*(float64(med)/float64(base)-1))
+		fmt.Printf("%-36s %10s %9.1f%%\n", l.name, ms(med), 100*(float64(med)/float64(base)-1))
 	}
 	fmt.Println("\n(the workload's time includes one process start; compare the startup table)")
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package linux
+package sandbox
 
 import (
 	"errors"
@@ -20,9 +20,13 @@ const (
 	newRoot = "/newroot"
 )
 
-// setupMounts applies pl.Mounts in the new mount namespace.
-func setupMounts(pl *Plan) error {
-	for _, m := range pl.Mounts {
+// mountStagingDir is where the new root is assembled (in the new mount
+// namespace).
+const mountStagingDir = "/tmp"
+
+// setupMounts applies mounts in the new mount namespace.
+func setupMounts(mounts []Mount) error {
+	for _, m := range mounts {
 		if err := applyMount(m); err != nil {
 			return fmt.Errorf("mount step %s %s: %w", m.Op, m.Target, err)
 		}
@@ -77,7 +81,7 @@ func applyMount(m Mount) error {
 		if err := ensureDir(dst); err != nil {
 			return err
 		}
-		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, devptsOptions)
+		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, m.Options)
 	case MountSymlink:
 		return os.Symlink(m.Source, dst)
 	case MountReadOnly:

@@ -1,0 +1,126 @@
+package sandbox
+
+// Version is the version of [Config]. A helper refuses a configuration of
+// another version.
+const Version = 1
+
+// Role names: the plugin starts the helper with one of them as argv[0].
+const (
+	// RoleProbe tries user, mount, pid and network namespaces and exits.
+	RoleProbe = "sbx-linux-probe"
+	// RoleExec applies Landlock + seccomp and executes the command
+	// (linux-landlock).
+	RoleExec = "sbx-linux-landlock"
+	// RoleInit is the pid-namespace init: mounts, confines, starts the
+	// command, reaps, relays its status (linux-namespaces).
+	RoleInit = "sbx-linux-ns-init"
+)
+
+// File descriptors the plugin hands to a helper.
+const (
+	// ConfigFD carries the Config as JSON, read to EOF.
+	ConfigFD = 3
+	// StatusFD receives a Status as JSON, written on failure or at exit.
+	StatusFD = 4
+)
+
+// Mount operations, applied in order (see [Mount]).
+const (
+	MountPrivate   = "make-rprivate"       // no propagation either way (a host mount appearing later stays out)
+	MountRootRO    = "bind-root-read-only" // the host's / recursively, read-only
+	MountBindRW    = "bind-read-write"     // Source on Target, writable
+	MountBindRO    = "bind-read-only"      // Source on Target, read-only
+	MountTmpfs     = "tmpfs"               // a new private tmpfs
+	MountProc      = "proc"                // a new proc for the pid namespace
+	MountDevNode   = "bind-device"         // a host device node
+	MountDevpts    = "devpts"              // a new devpts instance
+	MountSymlink   = "symlink"             // Target -> Source, in a tmpfs
+	MountPivotRoot = "pivot-root"          // switch to the new root
+	MountReadOnly  = "read-only-again"     // a path of the new root bound on itself read-only
+)
+
+// Config is everything a helper needs to confine and start the command.
+type Config struct {
+	// Version must equal [Version].
+	Version int `json:"version"`
+	// Mounts are applied in order in the new mount namespace (RoleInit).
+	Mounts []Mount `json:"mounts,omitempty"`
+	// Loopback brings "lo" up in the new network namespace (RoleInit).
+	Loopback bool `json:"loopback,omitempty"`
+	// DropCapabilities empties the bounding, ambient and inheritable sets.
+	DropCapabilities bool `json:"drop_capabilities,omitempty"`
+	// Landlock is the ruleset to enforce, nil for none.
+	Landlock *Landlock `json:"landlock,omitempty"`
+	// Seccomp is the filter to load, nil for none (no_new_privs is set
+	// either way).
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
+	// Path is the executable; Argv, Dir and Env are the command's.
+	Path string   `json:"path"`
+	Argv []string `json:"argv"`
+	Dir  string   `json:"dir"`
+	Env  []string `json:"env"`
+}
+
+// Mount is one mount step. Targets are paths inside the sandbox.
+type Mount struct {
+	Op      string `json:"op"`
+	Source  string `json:"source,omitempty"`
+	Target  string `json:"target"`
+	Options string `json:"options,omitempty"`
+}
+
+// Landlock is a Landlock ruleset with the kernel's bit values.
+type Landlock struct {
+	// ABI is the lowest Landlock ABI the ruleset needs; the helper refuses
+	// to run on a kernel with a lower one.
+	ABI        int    `json:"abi"`
+	HandledFS  uint64 `json:"handled_fs"`
+	HandledNet uint64 `json:"handled_net,omitempty"`
+	Scoped     uint64 `json:"scoped,omitempty"`
+	Rules      []Rule `json:"rules"`
+}
+
+// Rule grants Access beneath Path (on Path itself for a file).
+type Rule struct {
+	Path string `json:"path"`
+	// Dir says Path must be a directory (else a file); a path that is no
+	// longer of that kind, or is a symlink, is refused.
+	Dir    bool   `json:"dir,omitempty"`
+	Access uint64 `json:"access"`
+}
+
+// Seccomp is a filter that allows every syscall except its rules, and
+// kills a process that uses another architecture's syscall table.
+type Seccomp struct {
+	Rules []SeccompRule `json:"rules"`
+}
+
+// SeccompRule denies one syscall with an errno, optionally only when an
+// argument matches.
+type SeccompRule struct {
+	Syscall string `json:"syscall"`
+	// Errno is "EPERM", "ENOSYS" or "EAFNOSUPPORT".
+	Errno string   `json:"errno"`
+	Arg   *ArgCond `json:"arg,omitempty"`
+}
+
+// ArgCond compares one syscall argument: "ne" (argument != Value) or
+// "masked_eq" ((argument & Mask) == Value).
+type ArgCond struct {
+	Index uint   `json:"index"`
+	Op    string `json:"op"`
+	Value uint64 `json:"value"`
+	Mask  uint64 `json:"mask,omitempty"`
+}
+
+// Status is what a helper reports back on StatusFD.
+type Status struct {
+	// Error is set when the helper could not confine or start the command.
+	Error string `json:"error,omitempty"`
+	// Class names the error class of Error: "unsupported", "permission",
+	// "not found".
+	Class string `json:"class,omitempty"`
+	// Exit and Signal are the command's status (RoleInit).
+	Exit   *int `json:"exit,omitempty"`
+	Signal int  `json:"signal,omitempty"`
+}

@@ -1,0 +1,107 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/core"
+)
+
+// applyLandlock enforces ll on every thread of this process (and so on
+// whatever it executes). It is strict: the ruleset is built for exactly the
+// planned ABI and fails when the kernel offers less, never downgrading
+// silently. Rule paths are opened with O_NOFOLLOW and must still be of the
+// planned kind, so a path swapped for a symlink since the plan is refused
+// rather than followed.
+func applyLandlock(ll *Landlock) error {
+	abi, note := LandlockABI()
+	if abi < ll.ABI {
+		return fmt.Errorf("%w: the plan needs Landlock ABI %d, the kernel offers %d (%s)", core.ErrUnsupported, ll.ABI, abi, note)
+	}
+	attr := llsys.RulesetAttr{
+		HandledAccessFS:  ll.HandledFS,
+		HandledAccessNet: ll.HandledNet,
+		Scoped:           ll.Scoped,
+	}
+	rfd, err := llsys.LandlockCreateRuleset(&attr, 0)
+	if err != nil {
+		return fmt.Errorf("%w: landlock_create_ruleset(fs=%#x net=%#x scoped=%#x): %v", core.ErrUnsupported, ll.HandledFS, ll.HandledNet, ll.Scoped, err)
+	}
+	defer unix.Close(rfd)
+	for _, r := range ll.Rules {
+		if err := addPathRule(rfd, r); err != nil {
+			return err
+		}
+	}
+	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("%w: prctl(PR_SET_NO_NEW_PRIVS): %v", core.ErrPermission, err)
+	}
+	if err := llsys.AllThreadsLandlockRestrictSelf(rfd, 0); err != nil {
+		return fmt.Errorf("%w: landlock_restrict_self: %v", core.ErrPermission, err)
+	}
+	return nil
+}
+
+func addPathRule(rfd int, r Rule) error {
+	fd, err := unix.Open(r.Path, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("%w: landlock rule for %s: %v (did it change since the plan?)", core.ErrPermission, r.Path, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("%w: landlock rule for %s: %v", core.ErrPermission, r.Path, err)
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	isLink := st.Mode&unix.S_IFMT == unix.S_IFLNK
+	if isLink || isDir != r.Dir {
+		kind := "file"
+		if r.Dir {
+			kind = "directory"
+		}
+		return fmt.Errorf("%w: %s is no longer a %s; refusing to grant access to it (plan again)", core.ErrPermission, r.Path, kind)
+	}
+	attr := llsys.PathBeneathAttr{AllowedAccess: r.Access, ParentFd: fd}
+	if err := llsys.LandlockAddPathBeneathRule(rfd, &attr, 0); err != nil {
+		return fmt.Errorf("%w: landlock_add_rule(%s, %#x): %v", core.ErrPermission, r.Path, r.Access, err)
+	}
+	return nil
+}
+
+// MaxLandlockABI is the highest Landlock ABI this build knows (the rights
+// of go-landlock v0.11).
+const MaxLandlockABI = 11
+
+// LandlockABI asks the kernel for its Landlock ABI version, lowered like
+// go-landlock does when the signal-scoping erratum is not fixed.
+func LandlockABI() (int, string) {
+	v, err := llsys.LandlockGetABIVersion()
+	if err != nil {
+		switch {
+		case errors.Is(err, syscall.ENOSYS):
+			return 0, "the kernel has no Landlock (Linux 5.13+ built with CONFIG_SECURITY_LANDLOCK)"
+		case errors.Is(err, syscall.EOPNOTSUPP):
+			return 0, "Landlock is built in but not enabled: add landlock to the lsm= kernel boot parameter"
+		default:
+			return 0, "landlock_create_ruleset version query failed: " + err.Error()
+		}
+	}
+	note := ""
+	if v >= 6 {
+		errata, err := llsys.LandlockGetErrata()
+		if err != nil || errata&0x2 == 0 {
+			v, note = 5, "kernel reports ABI 6+ without the signal-scoping fix (erratum 2): used as ABI 5"
+		}
+	}
+	if v > MaxLandlockABI {
+		note = fmt.Sprintf("kernel ABI %d, this build knows up to %d", v, MaxLandlockABI)
+		v = MaxLandlockABI
+	}
+	return v, note
+}

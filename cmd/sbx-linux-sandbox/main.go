@@ -1,0 +1,30 @@
+// Command sbx-linux-sandbox is the sandbox helper of the Linux backends
+// (package backends/linux/sandbox): the Landlock/seccomp helper that
+// confines itself and executes the command (linux-landlock), the init of
+// a new pid namespace (linux-namespaces) and the user-namespace probe.
+//
+// sbx-backend-linux starts it, from the same directory, with a role name
+// as argv[0] and the run's configuration on a pipe; it is not meant to be
+// run by hand. It imports only the role code, x/sys, go-landlock and
+// libseccomp (no gRPC, protobuf or go-plugin), so it starts several
+// milliseconds faster than re-executing the plugin, which is what the
+// plugin does when this binary is missing.
+//
+// Its name must not start with "sbx-backend-": the host treats those as
+// plugins. Build it with cgo (CGO_ENABLED=1, libseccomp-dev installed),
+// like the plugin.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
+)
+
+func main() {
+	sandbox.Reexec() // exits when argv[0] names a role
+	fmt.Fprintf(os.Stderr, "sbx-linux-sandbox: internal helper of sbx-backend-linux, started by it with a role as argv[0] (%s, %s or %s); there is nothing to run by hand\n",
+		sandbox.RoleExec, sandbox.RoleInit, sandbox.RoleProbe)
+	os.Exit(2)
+}
