@@ -16,8 +16,10 @@
 // the host's facts (probed once, see [Probe]) into a typed [Plan]
 // (mounts, Landlock rules, seccomp rules, cgroup values) and a
 // core.Report that says how strongly each element of the policy is held.
-// The plan is then applied by a re-executed copy of the plugin binary
-// (see [Reexec]) that restricts itself and executes the command.
+// The plan is then applied by the sandbox helper (package sandbox; the
+// small sbx-linux-sandbox binary installed next to the plugin, else a
+// re-executed copy of the plugin, see [Reexec]) that restricts itself and
+// executes the command.
 //
 // Resource limits use cgroups (v2, or the v1 hierarchies of a hybrid host
 // as root); where no usable cgroup exists the limit is reported absent.

@@ -3,8 +3,10 @@
 package linux
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/sbxdev/sbx/backends/linux/sandbox"
 )
@@ -47,9 +49,31 @@ func helperNear(self string) (path string, dedicated bool, note string) {
 	}
 }
 
+// bpfCache holds the compiled seccomp programs: every run of a policy
+// has the same rules, so libseccomp runs once per distinct rule set.
+var bpfCache sync.Map // JSON of the SeccompPlan -> []byte
+
+// seccompBPF compiles sp, or returns the program compiled for the same
+// rules before.
+func seccompBPF(sp *SeccompPlan) ([]byte, error) {
+	key, err := json.Marshal(sp)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := bpfCache.Load(string(key)); ok {
+		return b.([]byte), nil
+	}
+	b, err := compileSeccomp(sp)
+	if err != nil {
+		return nil, err
+	}
+	bpfCache.Store(string(key), b)
+	return b, nil
+}
+
 // helperConfig turns the plan and the command into the helper's
 // configuration.
-func helperConfig(pl *Plan, path string, argv []string, dir string, env []string) *sandbox.Config {
+func helperConfig(pl *Plan, path string, argv []string, dir string, env []string) (*sandbox.Config, error) {
 	cfg := &sandbox.Config{
 		Version:          sandbox.Version,
 		Loopback:         pl.Loopback,
@@ -65,15 +89,12 @@ func helperConfig(pl *Plan, path string, argv []string, dir string, env []string
 			cfg.Landlock.Rules = append(cfg.Landlock.Rules, sandbox.Rule{Path: r.Path, Dir: r.Kind == KindDir, Access: uint64(r.Access)})
 		}
 	}
-	if sp := pl.Seccomp; sp != nil {
-		cfg.Seccomp = &sandbox.Seccomp{}
-		for _, r := range sp.Rules {
-			sr := sandbox.SeccompRule{Syscall: r.Syscall, Errno: r.Errno}
-			if r.Arg != nil {
-				sr.Arg = &sandbox.ArgCond{Index: r.Arg.Index, Op: r.Arg.Op, Value: r.Arg.Value, Mask: r.Arg.Mask}
-			}
-			cfg.Seccomp.Rules = append(cfg.Seccomp.Rules, sr)
+	if pl.Seccomp != nil {
+		bpf, err := seccompBPF(pl.Seccomp)
+		if err != nil {
+			return nil, err
 		}
+		cfg.Seccomp = &sandbox.Seccomp{BPF: bpf}
 	}
-	return cfg
+	return cfg, nil
 }

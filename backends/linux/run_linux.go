@@ -38,7 +38,11 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := json.Marshal(helperConfig(pl, path, req.Argv, dir, env))
+	hc, err := helperConfig(pl, path, req.Argv, dir, env)
+	if err != nil {
+		return nil, fmt.Errorf("%w: linux: %v", core.ErrUnsupported, err)
+	}
+	cfg, err := json.Marshal(hc)
 	if err != nil {
 		return nil, fmt.Errorf("linux: encoding the run configuration: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,23 +83,23 @@ func classOf(err error) string {
 }
 
 // confine applies the Landlock ruleset and the seccomp filter of cfg to
-// this process (all threads), or at least no_new_privs.
+// this process (all threads), and no_new_privs in every case.
 func confine(cfg *Config) error {
 	if cfg.Landlock != nil {
 		if err := applyLandlock(cfg.Landlock); err != nil {
 			return err
 		}
 	}
+	if err := setNoNewPrivs(); err != nil {
+		return err
+	}
 	if cfg.Seccomp != nil {
 		return applySeccomp(cfg.Seccomp)
-	}
-	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	return nil
 }
 
-// runExecHelper is the Landlock-mode helper: it confines itself and
+// runExec is the Landlock-mode helper: it confines itself and
 // executes the command, which so inherits the confinement. The parent has
 // put it in the run's cgroup before sending the configuration.
 func runExec() int {
