@@ -112,8 +112,10 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 		AfterStart: func(pid int) error {
 			cfgR.Close()
 			stW.Close()
-			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-				pidfd = fd
+			if pl.Mode == ModeNamespaces && cg != nil {
+				if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+					pidfd = fd
+				}
 			}
 			if cg != nil {
 				if err := cg.add(pid); err != nil {
@@ -129,20 +131,25 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 		},
 	}
 	switch {
-	case pl.Mode == ModeNamespaces:
+	case pl.Mode == ModeNamespaces && cg != nil:
 		// Killing the pid namespace's init kills the namespace. A pidfd
 		// makes this safe after the init was reaped.
 		spec.KillTree = func(pid int) {
 			if pidfd >= 0 {
 				_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 			}
-			if cg != nil {
-				cg.kill()
-			}
+			cg.kill()
 		}
 	case cg != nil:
 		spec.KillTree = func(pid int) { cg.kill() }
 	}
+	// Without a cgroup, namespaces mode keeps proc's default tree kill: it
+	// SIGKILLs the helper (the namespace's init, still unreaped, so its pid
+	// cannot have been reused) and its process group, which kills the
+	// whole namespace; and after a normal exit it returns at once (the
+	// init was reaped and nothing was reparented to the plugin) instead of
+	// reading the whole process table, which proc does after a custom
+	// KillTree (≈ 1.5 ms a run here).
 	if cg != nil {
 		go func() {
 			t := time.NewTicker(limitPoll)
