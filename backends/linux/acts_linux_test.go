@@ -272,10 +272,18 @@ func doAct(name string, a []string) error {
 	return fmt.Errorf("unknown act %q", name)
 }
 
-// tiocsti makes a new pty its controlling terminal and tries to inject a
-// byte into its input: allowed by the kernel for one's own terminal, so a
-// refusal with EPERM comes from the seccomp filter.
+// tiocsti tries to inject a byte into the input of its own controlling
+// terminal: allowed by the kernel for one's own terminal, so a refusal
+// with EPERM comes from the seccomp filter. The terminal is stdin in a
+// --tty run; otherwise the act makes a new pty its controlling terminal.
 func tiocsti() error {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		c := byte('x')
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSTI, uintptr(unsafe.Pointer(&c))); e != 0 {
+			return e
+		}
+		return nil
+	}
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -303,4 +311,12 @@ func tiocsti() error {
 		return e
 	}
 	return nil
+}
+
+// unixPtsNumber unlocks the pty of master and returns its number.
+func unixPtsNumber(master *os.File) (int, error) {
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return 0, err
+	}
+	return unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
 }

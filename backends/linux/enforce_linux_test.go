@@ -108,6 +108,21 @@ func (s *testbox) runRes(p core.Policy, actName string, args ...string) (*core.R
 	return res, out, err
 }
 
+// runTTY runs argv on a new terminal (a --tty run) under p and returns
+// the result and what the terminal showed.
+func (s *testbox) runTTY(b *Backend, p core.Policy, argv ...string) (*core.RunResult, string) {
+	s.t.Helper()
+	var out bytes.Buffer
+	res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(),
+		Stdout: &out, TTY: &core.WindowSize{Rows: 24, Cols: 80}, Accept: core.Acceptance{BestEffort: true}})
+	if err != nil {
+		s.t.Fatalf("%v: %v", argv, err)
+	}
+	text := strings.TrimSpace(strings.ReplaceAll(out.String(), "\r", ""))
+	s.t.Logf("tty %v -> %d %s", argv, res.ExitCode, text)
+	return res, text
+}
+
 // refused asserts the act was refused by the OS.
 func (s *testbox) refused(p core.Policy, actName string, args ...string) string {
 	s.t.Helper()
@@ -360,9 +375,15 @@ func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
 		s.refused(p, "ptrace-sibling")
 		sleeper := outsideSleep(t, s.out)
 		s.refused(p, "ptrace", strconv.Itoa(sleeper.Process.Pid))
-		out := s.refused(p, "tiocsti")
-		if !strings.Contains(out, "operation not permitted") {
-			t.Errorf("TIOCSTI must be refused by the filter (EPERM), got: %s", out)
+		// On the run's own terminal (a --tty run), as an agent's shell
+		// would have it.
+		res, out := s.runTTY(s.b, p, s.self, actArg, "tiocsti")
+		if res.ExitCode != actRefused || !strings.Contains(out, "operation not permitted") {
+			t.Errorf("TIOCSTI must be refused by the filter (EPERM), got exit %d: %s", res.ExitCode, out)
+		}
+		out = s.refused(p, "tiocsti") // on a new pty (namespaces) or none
+		if s.b.name == NameNamespaces && !strings.Contains(out, "operation not permitted") {
+			t.Errorf("TIOCSTI on a new pty must be refused by the filter (EPERM), got: %s", out)
 		}
 		s.refused(p, "kill", strconv.Itoa(sleeper.Process.Pid))
 		if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
@@ -595,14 +616,9 @@ func TestEscape_TIOCSTIControlWithoutFilter(t *testing.T) {
 		f.Seccomp, f.SeccompNote = false, "disabled for the control run"
 		b, err := New(s.b.name, f)
 		must(t, err)
-		var out bytes.Buffer
-		res, err := b.Run(context.Background(), &core.RunRequest{Policy: s.policy(), Accept: core.Acceptance{BestEffort: true},
-			Argv: []string{s.self, actArg, "tiocsti"}, Env: os.Environ(), Stdout: &out, Stderr: &out})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, out := s.runTTY(b, s.policy(), s.self, actArg, "tiocsti")
 		if res.ExitCode != actDone {
-			t.Skipf("TIOCSTI is refused here even without the filter (dev.tty.legacy_tiocsti=0?): %s", out.String())
+			t.Skipf("TIOCSTI is refused here even without the filter (dev.tty.legacy_tiocsti=0?): %s", out)
 		}
 	})
 }
@@ -715,4 +731,34 @@ func TestStatusError_KeepsTheClass(t *testing.T) {
 	if st := readStatus(strings.NewReader("")); st.Error != "" || st.Exit != nil {
 		t.Errorf("no status means the command ran: %+v", st)
 	}
+}
+
+// TestTTY_RunHasANamedTerminalAndNoOther: a --tty run's tty(1) names its
+// terminal (linux-namespaces binds it at /dev/console, the new pty instance
+// not showing the host's), the terminal can be reopened by that name, and
+// another terminal of the same user cannot be written to.
+func TestTTY_RunHasANamedTerminalAndNoOther(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *testbox) {
+		p := s.policy()
+		res, out := s.runTTY(s.b, p, "tty")
+		if res.ExitCode != 0 || !strings.HasPrefix(out, "/dev/") {
+			t.Errorf("tty: exit %d: %q", res.ExitCode, out)
+		}
+		res, out = s.runTTY(s.b, p, "sh", "-c", `echo reopened > "$(tty)"`)
+		if res.ExitCode != 0 || !strings.Contains(out, "reopened") {
+			t.Errorf("writing to its own terminal by name: exit %d: %q", res.ExitCode, out)
+		}
+		// Another terminal: a pty opened out here.
+		master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+		must(t, err)
+		defer master.Close()
+		n, err := unixPtsNumber(master)
+		must(t, err)
+		other := "/dev/pts/" + strconv.Itoa(n)
+		s.refused(p, "write-value", other, "spoofed")
+		res, out = s.runTTY(s.b, p, s.self, actArg, "write-value", other, "spoofed")
+		if res.ExitCode != actRefused {
+			t.Errorf("a --tty run wrote to another terminal %s: %s", other, out)
+		}
+	})
 }

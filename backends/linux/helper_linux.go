@@ -84,7 +84,7 @@ func helperConfig(pl *Plan, path string, argv []string, dir string, env []string
 		cfg.Mounts = append(cfg.Mounts, sandbox.Mount{Op: m.Op, Source: m.Source, Target: m.Target, Options: m.Options})
 	}
 	if ll := pl.Landlock; ll != nil {
-		cfg.Landlock = &sandbox.Landlock{ABI: ll.ABI, HandledFS: uint64(ll.HandledFS), HandledNet: uint64(ll.HandledNet), Scoped: uint64(ll.Scoped)}
+		cfg.Landlock = &sandbox.Landlock{ABI: ll.ABI, HandledFS: uint64(ll.HandledFS), HandledNet: uint64(ll.HandledNet), Scoped: uint64(ll.Scoped), Terminal: uint64(ll.Terminal)}
 		for _, r := range ll.Rules {
 			cfg.Landlock.Rules = append(cfg.Landlock.Rules, sandbox.Rule{Path: r.Path, Dir: r.Kind == KindDir, Access: uint64(r.Access)})
 		}

@@ -143,6 +143,7 @@ const (
 	MountSymlink   = sandbox.MountSymlink   // Target -> Source, in a tmpfs
 	MountPivotRoot = sandbox.MountPivotRoot // switch to the new root
 	MountReadOnly  = sandbox.MountReadOnly  // a path of the new root bound on itself read-only
+	MountConsole   = sandbox.MountConsole   // the run's terminal (when it has one) bound at Target
 	ptmxTarget     = "pts/ptmx"             // /dev/ptmx points into the new devpts
 	devptsOptions  = "newinstance,ptmxmode=0666,mode=0620"
 )
@@ -170,6 +171,11 @@ type LandlockPlan struct {
 	Scoped     Scope     `json:"scoped"`
 	// Rules grant access beneath paths.
 	Rules []LandlockRule `json:"rules"`
+	// Terminal is granted on the run's own terminal, when its standard
+	// input, output or error is one (a pty slave for --tty runs): the
+	// helper adds a rule on that open file itself, so other terminals
+	// under /dev/pts stay out of reach.
+	Terminal AccessFS `json:"terminal,omitempty"`
 }
 
 // LandlockRule grants Access beneath Path (on Path itself for a file).
@@ -278,7 +284,9 @@ var procReadOnly = []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/p
 // namespaces mode binds the same ones into its minimal /dev.
 var deviceNodes = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 
-// Terminal paths (Landlock mode): new ptys and the terminal of the run.
+// Terminal paths (Landlock mode): /dev/ptmx, and /dev/pts, which is
+// only listed (the run's own terminal is granted through its open file,
+// see LandlockPlan.Terminal).
 var terminalPaths = []string{"/dev/ptmx", "/dev/pts"}
 
 // clone/unshare flags that create namespaces.
@@ -548,11 +556,16 @@ func (b *builder) landlockMode() error {
 	for _, d := range terminalPaths {
 		switch b.kind(d) {
 		case KindDir:
-			ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindDir, Access: devRW | (FSReadDir & ll.HandledFS), Why: "terminals (ptys)"})
+			// Listing only: other terminals of the same user (ssh
+			// sessions, terminal windows) cannot be opened for writing.
+			if r := FSReadDir & ll.HandledFS; r != 0 {
+				ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindDir, Access: r, Why: "terminals: listed only; not opened"})
+			}
 		case KindOther, KindFile:
-			ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindFile, Access: devRW, Why: "new ptys"})
+			ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindFile, Access: devRW, Why: "new ptys (their slaves under /dev/pts cannot be opened)"})
 		}
 	}
+	ll.Terminal = devRW
 	// Root keeps no capability either (CAP_DAC_OVERRIDE, CAP_CHOWN, ...):
 	// Landlock does not cover everything they allow.
 	b.pl.DropCapabilities = in.Facts.UID == 0
@@ -604,6 +617,7 @@ func (b *builder) namespacesMode() error {
 	}
 	m(MountDevpts, "devpts", "/dev/pts", devptsOptions, "a new pty instance: other terminals are not visible")
 	m(MountSymlink, ptmxTarget, "/dev/ptmx", "", "")
+	m(MountConsole, "stdin", "/dev/console", "", "the run's terminal, when it has one (a --tty run): the new pty instance does not show it, so it gets a name here (as container runtimes do), and tty(1) works")
 	m(MountSymlink, "/proc/self/fd", "/dev/fd", "", "")
 	m(MountSymlink, "/proc/self/fd/0", "/dev/stdin", "", "")
 	m(MountSymlink, "/proc/self/fd/1", "/dev/stdout", "", "")

@@ -491,3 +491,24 @@ func TestPlan_WorkspaceInsideWritableTmp(t *testing.T) {
 		t.Errorf("namespaces: /tmp bound at %d, .git read-only at %d: .git must come after", tmpAt, gitAt)
 	}
 }
+
+func TestPlan_LandlockGrantsOnlyTheRunsOwnTerminal(t *testing.T) {
+	pl, _ := mustPlan(t, fakeInput(ModeLandlock))
+	for _, r := range pl.Landlock.Rules {
+		if r.Path == "/dev/pts" && r.Access&(FSWriteFile|FSReadFile|FSIoctlDev) != 0 {
+			t.Errorf("/dev/pts opens other terminals: %s", r.Access)
+		}
+	}
+	readable := pl.Landlock.Terminal&FSReadFile != 0 || pl.Landlock.HandledFS&FSReadFile == 0
+	if pl.Landlock.Terminal&FSWriteFile == 0 || !readable {
+		t.Errorf("the run's own terminal is not read-write: %s", pl.Landlock.Terminal)
+	}
+	ns, _ := mustPlan(t, fakeInput(ModeNamespaces))
+	found := false
+	for _, m := range ns.Mounts {
+		found = found || (m.Op == MountConsole && m.Target == "/dev/console")
+	}
+	if !found {
+		t.Errorf("namespaces mode does not name the run's terminal: %+v", ns.Mounts)
+	}
+}

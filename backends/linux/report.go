@@ -263,6 +263,9 @@ func (pl *Plan) Steps() []core.Step {
 		for _, r := range ll.Rules {
 			add("landlock", "allow "+r.Access.String(), r.Path, r.Why)
 		}
+		if ll.Terminal != 0 {
+			add("landlock", "allow "+ll.Terminal.String(), "the run's own terminal (stdin/stdout/stderr, when a terminal)", "granted on the open file, not on /dev/pts")
+		}
 	}
 	if sp := pl.Seccomp; sp != nil {
 		add("seccomp", "default", "all syscalls", sp.DefaultAction+"; other architectures: "+sp.BadArch)

@@ -37,6 +37,7 @@ const (
 	MountSymlink   = "symlink"             // Target -> Source, in a tmpfs
 	MountPivotRoot = "pivot-root"          // switch to the new root
 	MountReadOnly  = "read-only-again"     // a path of the new root bound on itself read-only
+	MountConsole   = "bind-console"        // the helper's stdin, when a terminal, bound at Target
 )
 
 // Config is everything a helper needs to confine and start the command.
@@ -78,6 +79,10 @@ type Landlock struct {
 	HandledNet uint64 `json:"handled_net,omitempty"`
 	Scoped     uint64 `json:"scoped,omitempty"`
 	Rules      []Rule `json:"rules"`
+	// Terminal is granted on each of the helper's standard input, output
+	// and error that is a terminal (the run's own), through the open file,
+	// so no other terminal gets it.
+	Terminal uint64 `json:"terminal,omitempty"`
 }
 
 // Rule grants Access beneath Path (on Path itself for a file).

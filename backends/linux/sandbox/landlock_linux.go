@@ -80,6 +80,19 @@ func applyLandlock(ll *Landlock) error {
 			return err
 		}
 	}
+	if ll.Terminal != 0 {
+		for fd := 0; fd <= 2; fd++ {
+			if !isTerminal(fd) {
+				continue
+			}
+			// The rule is attached to the terminal's inode through the
+			// open descriptor: no path is looked up, nothing can be
+			// swapped in between.
+			if err := addRule(rfd, fd, ll.Terminal); err != nil {
+				return fmt.Errorf("%w: landlock rule for the run's terminal (fd %d): %v", core.ErrPermission, fd, err)
+			}
+		}
+	}
 	if err := setNoNewPrivs(); err != nil {
 		return fmt.Errorf("%w: %v", core.ErrPermission, err)
 	}
@@ -108,12 +121,26 @@ func addPathRule(rfd int, r Rule) error {
 		}
 		return fmt.Errorf("%w: %s is no longer a %s; refusing to grant access to it (plan again)", core.ErrPermission, r.Path, kind)
 	}
-	attr := pathBeneathAttr{allowedAccess: r.Access, parentFd: int32(fd)}
-	_, _, e := syscall.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rfd), unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&attr)), 0, 0, 0)
-	if e != 0 {
-		return fmt.Errorf("%w: landlock_add_rule(%s, %#x): %v", core.ErrPermission, r.Path, r.Access, e)
+	if err := addRule(rfd, fd, r.Access); err != nil {
+		return fmt.Errorf("%w: landlock_add_rule(%s, %#x): %v", core.ErrPermission, r.Path, r.Access, err)
 	}
 	return nil
+}
+
+// addRule grants access beneath the file open as fd.
+func addRule(rfd, fd int, access uint64) error {
+	attr := pathBeneathAttr{allowedAccess: access, parentFd: int32(fd)}
+	_, _, e := syscall.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rfd), unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&attr)), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
 }
 
 // MaxLandlockABI is the highest Landlock ABI this build knows (the rights

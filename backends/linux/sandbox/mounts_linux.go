@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,17 @@ func applyMount(m Mount) error {
 		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, m.Options)
 	case MountSymlink:
 		return os.Symlink(m.Source, dst)
+	case MountConsole:
+		// Only when stdin is a terminal (a --tty run gets a pty slave of
+		// the host's devpts, invisible in the new instance).
+		src, ok := terminalNode()
+		if !ok {
+			return nil
+		}
+		if err := ensureFile(dst); err != nil {
+			return err
+		}
+		return unix.Mount(src, dst, "", unix.MS_BIND, "")
 	case MountReadOnly:
 		if _, err := os.Lstat(dst); err != nil {
 			return nil // not on this kernel
@@ -187,4 +199,30 @@ func ensureFile(dst string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// terminalNode returns the path, under the old root, of the pty slave
+// that is stdin, when it is one of the host's /dev/pts. The open file
+// itself cannot be bound: it belongs to the mount namespace the helper
+// left, and mount(2) binds only mounts of its own namespace. So the
+// node is found again by number in this namespace's copy of /dev/pts and
+// must be the same inode.
+func terminalNode() (string, bool) {
+	if !isTerminal(0) {
+		return "", false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(0, &st) != nil {
+		return "", false
+	}
+	major, minor := unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
+	if major < 136 || major > 143 { // Unix98 pty slaves
+		return "", false
+	}
+	path := filepath.Join(oldRoot, "dev/pts", strconv.FormatUint(uint64((major-136)*256+minor), 10))
+	var node unix.Stat_t
+	if unix.Stat(path, &node) != nil || node.Dev != st.Dev || node.Ino != st.Ino {
+		return "", false
+	}
+	return path, true
 }
