@@ -130,17 +130,18 @@ func runExec() int {
 // When it dies, the kernel kills every process of the namespace.
 func runInit() int {
 	runtime.LockOSThread() // capability and bounding-set changes are per thread; the fork happens here
-	cfg, status, err := readConfig()
-	if err != nil {
-		return fail(status, "unsupported", err)
-	}
 	// Signals sent to the run's process group reach the command directly
 	// while it stays in init's group; init must not die of them, and
 	// forwards them when the command moved to a group of its own.
+	// signal.Notify costs ≈ 0.6 ms (the runtime starts its signal thread
+	// and waits for it), so it runs alongside reading the configuration
+	// and the mounts, and is waited for just before the command starts.
 	var cmdPid atomic.Int64
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	notified := make(chan struct{})
 	go func() {
+		signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+		close(notified)
 		for s := range sigs {
 			pid := int(cmdPid.Load())
 			if pid == 0 {
@@ -151,6 +152,10 @@ func runInit() int {
 			}
 		}
 	}()
+	cfg, status, err := readConfig()
+	if err != nil {
+		return fail(status, "unsupported", err)
+	}
 	if err := setupMounts(cfg.Mounts); err != nil {
 		return fail(status, "permission", err)
 	}
@@ -170,6 +175,7 @@ func runInit() int {
 	if err := confine(cfg); err != nil {
 		return fail(status, "unsupported", err)
 	}
+	<-notified
 	proc, err := os.StartProcess(cfg.Path, cfg.Argv, &os.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
