@@ -35,11 +35,10 @@ build() {
   deps
   say "building into ./bin"
   mkdir -p bin
-  # Static binaries start faster (no dynamic loader); only the Linux backend's pieces need cgo (libseccomp).
+  # Static binaries start faster (no dynamic loader); only the Linux plugin needs cgo (libseccomp compiles the
+  # seccomp filter there; its sandbox helper loads the result and needs none).
   CGO_ENABLED=0 go build -o bin/ ./cmd/...
-  local cgo=(./cmd/sbx-backend-linux)
-  [ -d cmd/sbx-linux-sandbox ] && cgo+=(./cmd/sbx-linux-sandbox)
-  CGO_ENABLED=1 go build -o bin/ "${cgo[@]}"
+  CGO_ENABLED=1 go build -o bin/ ./cmd/sbx-backend-linux
 }
 
 try() {

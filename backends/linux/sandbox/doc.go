@@ -6,11 +6,10 @@
 // and reaps) the command.
 //
 // The roles are served by the small binary cmd/sbx-linux-sandbox, which
-// imports only this package, core and x/sys, and links no cgo, so it
-// starts in a fraction of the time the full plugin binary (gRPC,
-// protobuf, go-plugin, cgo) takes: the plugin compiles the seccomp filter
-// with libseccomp and sends the BPF program, and the Landlock system calls
-// are made directly. When that binary is not installed next to
+// imports only this package, core, x/sys and go-landlock's syscall
+// wrappers, and needs no cgo, so it starts in a fraction of the time the
+// full plugin binary (gRPC, protobuf, go-plugin, cgo) takes: the plugin
+// compiles the seccomp filter with libseccomp and sends the BPF program. When that binary is not installed next to
 // the plugin, the plugin re-executes itself instead; both call [Reexec]
 // first thing in main.
 //

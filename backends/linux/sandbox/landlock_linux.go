@@ -6,53 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-	"unsafe"
 
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/core"
 )
 
-// The Landlock system calls are made directly (x/sys/unix numbers and
-// constants) rather than through go-landlock: its all-threads calls link
-// libcap's psx and so cgo into the helper, which alone costs about a
-// millisecond per start. All threads are restricted with Go's own
-// syscall.AllThreadsSyscall, available when cgo is not linked (the
-// dedicated helper); in a binary with cgo (the plugin re-executed as the
-// helper) only the calling thread is restricted. That is enough for the
-// command: the helper locks the thread that confines itself and executes
-// (or forks) the command from it, and execve keeps only that thread.
+// The Landlock system calls go through go-landlock's syscall package
+// (github.com/landlock-lsm/go-landlock/landlock/syscall), at the level of
+// rulesets and rules: the plan already says exactly which access rights
+// are handled and granted for which ABI, so go-landlock's higher-level
+// Config (which derives them from an ABI preset and may downgrade) is not
+// what the helper needs. Its all-threads calls go through libcap's psx,
+// which uses Go's own syscall.AllThreadsSyscall when the binary is built
+// without cgo (as dev.sh builds the dedicated helper: a static binary that
+// starts about a millisecond faster) and psx's C helper otherwise.
 
-// rulesetAttr is struct landlock_ruleset_attr (ABI 6 fields).
-type rulesetAttr struct {
-	handledAccessFS  uint64
-	handledAccessNet uint64
-	scoped           uint64
-}
-
-// pathBeneathAttr is struct landlock_path_beneath_attr, which the kernel
-// declares packed (12 bytes): the Go layout matches on its first 12.
-type pathBeneathAttr struct {
-	allowedAccess uint64
-	parentFd      int32
-}
-
-// allThreads runs a system call on every thread of the process when Go
-// can (no cgo), else on the calling thread only.
-func allThreads(trap, a1, a2, a3 uintptr) syscall.Errno {
-	_, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3)
-	if e == syscall.ENOTSUP {
-		_, _, e = syscall.RawSyscall(trap, a1, a2, a3)
-	}
-	return e
-}
-
-// setNoNewPrivs sets no_new_privs (on every thread when possible): setuid
-// binaries cannot regain privileges, and seccomp and Landlock may be used
-// without privilege.
+// setNoNewPrivs sets no_new_privs on every thread: setuid binaries cannot
+// regain privileges, and seccomp and Landlock may be used without
+// privilege.
 func setNoNewPrivs() error {
-	if e := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); e != 0 {
-		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", e)
+	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	return nil
 }
@@ -68,12 +44,11 @@ func applyLandlock(ll *Landlock) error {
 	if abi < ll.ABI {
 		return fmt.Errorf("%w: the plan needs Landlock ABI %d, the kernel offers %d (%s)", core.ErrUnsupported, ll.ABI, abi, note)
 	}
-	attr := rulesetAttr{handledAccessFS: ll.HandledFS, handledAccessNet: ll.HandledNet, scoped: ll.Scoped}
-	r, _, e := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
-	if e != 0 {
-		return fmt.Errorf("%w: landlock_create_ruleset(fs=%#x net=%#x scoped=%#x): %v", core.ErrUnsupported, ll.HandledFS, ll.HandledNet, ll.Scoped, e)
+	attr := llsys.RulesetAttr{HandledAccessFS: ll.HandledFS, HandledAccessNet: ll.HandledNet, Scoped: ll.Scoped}
+	rfd, err := llsys.LandlockCreateRuleset(&attr, 0)
+	if err != nil {
+		return fmt.Errorf("%w: landlock_create_ruleset(fs=%#x net=%#x scoped=%#x): %v", core.ErrUnsupported, ll.HandledFS, ll.HandledNet, ll.Scoped, err)
 	}
-	rfd := int(r)
 	defer unix.Close(rfd)
 	for _, r := range ll.Rules {
 		if err := addPathRule(rfd, r); err != nil {
@@ -96,8 +71,8 @@ func applyLandlock(ll *Landlock) error {
 	if err := setNoNewPrivs(); err != nil {
 		return fmt.Errorf("%w: %v", core.ErrPermission, err)
 	}
-	if e := allThreads(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(rfd), 0, 0); e != 0 {
-		return fmt.Errorf("%w: landlock_restrict_self: %v", core.ErrPermission, e)
+	if err := llsys.AllThreadsLandlockRestrictSelf(rfd, 0); err != nil {
+		return fmt.Errorf("%w: landlock_restrict_self: %v", core.ErrPermission, err)
 	}
 	return nil
 }
@@ -129,12 +104,7 @@ func addPathRule(rfd int, r Rule) error {
 
 // addRule grants access beneath the file open as fd.
 func addRule(rfd, fd int, access uint64) error {
-	attr := pathBeneathAttr{allowedAccess: access, parentFd: int32(fd)}
-	_, _, e := syscall.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rfd), unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&attr)), 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
+	return llsys.LandlockAddPathBeneathRule(rfd, &llsys.PathBeneathAttr{AllowedAccess: access, ParentFd: fd}, 0)
 }
 
 // isTerminal reports whether fd is a terminal.
@@ -150,8 +120,8 @@ const MaxLandlockABI = 11
 // LandlockABI asks the kernel for its Landlock ABI version, lowered like
 // go-landlock does when the signal-scoping erratum is not fixed.
 func LandlockABI() (int, string) {
-	r, _, e := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
-	if e != 0 {
+	r, e := llsys.LandlockGetABIVersion()
+	if e != nil {
 		switch {
 		case errors.Is(e, syscall.ENOSYS):
 			return 0, "the kernel has no Landlock (Linux 5.13+ built with CONFIG_SECURITY_LANDLOCK)"
@@ -161,10 +131,10 @@ func LandlockABI() (int, string) {
 			return 0, "landlock_create_ruleset version query failed: " + e.Error()
 		}
 	}
-	v, note := int(r), ""
+	v, note := r, ""
 	if v >= 6 {
-		errata, _, e := syscall.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_ERRATA)
-		if e != 0 || errata&0x2 == 0 {
+		errata, e := llsys.LandlockGetErrata()
+		if e != nil || errata&0x2 == 0 {
 			v, note = 5, "kernel reports ABI 6+ without the signal-scoping fix (erratum 2): used as ABI 5"
 		}
 	}
