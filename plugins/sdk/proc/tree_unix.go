@@ -162,9 +162,13 @@ func killTree(pid int, mainAlive func() bool) {
 // process, or in this process's own session), nothing is left, and the
 // whole process table need not be read.
 func nothingLeft(pid int, mainAlive func() bool) bool {
-	if mainAlive() {
-		return false
-	}
+	return !mainAlive() && noOrphans()
+}
+
+// noOrphans reports, without reading the whole process table, that this
+// process (a subreaper) has no child that could be an orphan of a run: each
+// child is a run's main process or in this process's own session.
+func noOrphans() bool {
 	kids, ok := selfChildren()
 	if !ok {
 		return false
@@ -191,6 +195,9 @@ func (r *run) defaultKillTree() {
 
 // reapOrphans reaps the zombie orphans reparented to this process.
 func reapOrphans() {
+	if noOrphans() {
+		return
+	}
 	registry.Lock()
 	defer registry.Unlock()
 	_ = reapLocked(scanProcs())
