@@ -59,7 +59,10 @@ func (rt *agentRuntime) sbx(t *testing.T, ws, keep string, args ...string) *exec
 	t.Helper()
 	cmd := sbx(t, ws, args...)
 	// Later entries win over the helper's SBX_PLUGIN_KEEPALIVE=0.
-	cmd.Env = append(cmd.Env, "SBX_PLUGIN_KEEPALIVE="+keep, "XDG_RUNTIME_DIR="+rt.dir)
+	// One configuration directory for the whole test: an agent serves only
+	// sbx processes with the same environment (see plugins/host agentKey).
+	cmd.Env = append(cmd.Env, "SBX_PLUGIN_KEEPALIVE="+keep, "XDG_RUNTIME_DIR="+rt.dir,
+		"XDG_CONFIG_HOME="+filepath.Join(rt.dir, "config"))
 	return cmd
 }
 

@@ -78,8 +78,9 @@ func agentDir(getenv func(string) string) (string, error) {
 // new agent, and so does a different environment. A plugin reads its own
 // environment (TMPDIR decides which temporary directory a policy makes
 // writable, for one), so an agent started from one environment must never
-// serve a host in another. Variables a shell changes on every cd are left
-// out.
+// serve a host in another. Left out: variables a shell changes on every cd,
+// and sbx's own SBX_* settings, which the CLI turns into the policy and
+// which reach a plugin only through its requests.
 func agentKey(path, pin string, env []string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -90,8 +91,8 @@ func agentKey(path, pin string, env []string) (string, error) {
 	kept := make([]string, 0, len(env))
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PWD", "OLDPWD", "_", "SHLVL":
+		switch {
+		case k == "PWD", k == "OLDPWD", k == "_", k == "SHLVL", strings.HasPrefix(k, "SBX_"):
 			continue
 		}
 		kept = append(kept, kv)
