@@ -75,12 +75,12 @@ func agentDir(getenv func(string) string) (string, error) {
 
 // agentKey names the agent of one plugin binary in one environment: a new
 // or changed binary (path, size, modification time, pinned checksum) gets a
-// new agent, and so does a different environment. A plugin reads its own
-// environment (TMPDIR decides which temporary directory a policy makes
-// writable, for one), so an agent started from one environment must never
-// serve a host in another. Left out: variables a shell changes on every cd,
-// and sbx's own SBX_* settings, which the CLI turns into the policy and
-// which reach a plugin only through its requests.
+// new agent, and so does a change in the environment variables a plugin may
+// depend on (agentEnv). TMPDIR, for one, decides which temporary directory a
+// policy makes writable, so an agent started with one must never serve a
+// host with another. Other variables do not split agents: tools that set a
+// variable of their own on every call (hyperfine does) would otherwise start
+// an agent per command.
 func agentKey(path, pin string, env []string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -88,14 +88,12 @@ func agentKey(path, pin string, env []string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion)
-	kept := make([]string, 0, len(env))
+	var kept []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "PWD", k == "OLDPWD", k == "_", k == "SHLVL", strings.HasPrefix(k, "SBX_"):
-			continue
+		if agentEnv(k) {
+			kept = append(kept, kv)
 		}
-		kept = append(kept, kv)
 	}
 	sort.Strings(kept)
 	for _, kv := range kept {
@@ -103,6 +101,18 @@ func agentKey(path, pin string, env []string) (string, error) {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8]), nil
+}
+
+// agentEnv reports whether a plugin may depend on the environment variable
+// k, which then must be the same for two hosts to share an agent: the
+// temporary directory, home and user, PATH, the XDG directories and the
+// locale. The SDK documents this list: a plugin must not depend on others.
+func agentEnv(k string) bool {
+	switch k {
+	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE":
+		return true
+	}
+	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
 }
 
 // startAgent returns a connection to the agent serving path, starting the

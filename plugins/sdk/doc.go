@@ -32,6 +32,11 @@
 //   - Write nothing to os.Stdout: it carries the go-plugin handshake.
 //     Logs go to os.Stderr (the host shows them with its plugin log).
 //   - Kill the whole process tree when Run's context is cancelled.
+//   - Depend on no environment variable of the plugin process but TMPDIR,
+//     TMP, TEMP, HOME, USER, LOGNAME, PATH, LANG, LANGUAGE, XDG_* and LC_*
+//     (and read the command's environment from RunRequest.Env). On Linux a
+//     plugin may be kept running as an agent that serves later sbx
+//     processes whose environment differs in anything else.
 //
 // Prove a backend with the conformance suite in
 // [github.com/sbxdev/sbx/plugins/conformance]; docs/writing-a-backend.md
