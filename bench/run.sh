@@ -15,7 +15,8 @@ mkdir -p "$out"
 if ! command -v hyperfine >/dev/null 2>&1; then
   echo "bench: hyperfine is not installed (Debian: apt-get install hyperfine); skipping whole-command timings" >&2
 else
-  ws=$(mktemp -d /tmp/sbx-bench-ws-XXXXXX)
+  # Not under /tmp: a writable temporary directory holding the workspace makes linux-landlock refuse strict runs.
+  ws=$(mktemp -d /var/tmp/sbx-bench-ws-XXXXXX)
   cmds=(true "bin/sbx --backend=none run --best-effort --cwd $ws -- true")
   for b in linux-landlock linux-namespaces; do
     if bin/sbx --backend=$b run --cwd "$ws" -- true 2>/dev/null; then
