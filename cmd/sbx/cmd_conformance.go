@@ -48,16 +48,12 @@ func (a *app) conformance(cmd *cobra.Command, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	set, err := a.openBackends(cfg)
+	ctx := cmd.Context()
+	set, b, err := a.openBackend(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	ctx := cmd.Context()
-	b, err := set.Open(ctx, cfg.Backend)
-	if err != nil {
-		return err
-	}
 	probePath, err := probe.FindProgram()
 	if err != nil {
 		return err

@@ -46,15 +46,11 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	set, err := a.openBackends(cfg)
+	set, b, err := a.openBackend(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	b, err := set.Open(cmd.Context(), cfg.Backend)
-	if err != nil {
-		return err
-	}
 	// A backend for another OS (windows-elevated on Linux) is planned with
 	// this host's paths rewritten the way that OS writes them, as compare
 	// --explain does, and says so.

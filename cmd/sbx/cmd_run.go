@@ -77,16 +77,12 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := a.openBackends(cfg)
+	ctx := cmd.Context()
+	set, b, err := a.openBackend(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	ctx := cmd.Context()
-	b, err := set.Open(ctx, cfg.Backend)
-	if err != nil {
-		return err
-	}
 
 	req := &core.RunRequest{
 		Policy:      cfg.Policy,

@@ -51,16 +51,12 @@ func (a *app) setup(cmd *cobra.Command, o setupOptions) error {
 	if err != nil {
 		return err
 	}
-	set, err := a.openBackends(cfg)
+	ctx := cmd.Context()
+	set, b, err := a.openBackend(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	ctx := cmd.Context()
-	b, err := set.Open(ctx, cfg.Backend)
-	if err != nil {
-		return err
-	}
 	out := a.env.Stdout
 	s, ok := b.(core.Setuper)
 	noSetup := func() error {

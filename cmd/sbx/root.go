@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sbxdev/sbx/core"
 	"io"
 	"os"
 	"strings"
@@ -173,4 +174,20 @@ func (a *app) openBackends(cfg *config) (backendSet, error) {
 		logs = a.env.Stderr
 	}
 	return a.env.Backends(cfg.pluginOptions(logs))
+}
+
+// openBackend opens the plugin host and the backend cfg names. The caller
+// closes the set (which stops the plugins) when done; on error nothing is
+// left open.
+func (a *app) openBackend(ctx context.Context, cfg *config) (backendSet, core.Backend, error) {
+	set, err := a.openBackends(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := set.Open(ctx, cfg.Backend)
+	if err != nil {
+		set.Close()
+		return nil, nil, err
+	}
+	return set, b, nil
 }
