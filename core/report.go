@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"io"
 )
 
 // Strength says how strongly a backend holds one element of a policy.
@@ -177,6 +178,18 @@ func (r Report) Check(a Acceptance) error {
 // Downgrades returns the elements that are not enforced: the lines a
 // non-strict run prints on stderr.
 func (r Report) Downgrades() []Element { return r.Below(Enforced) }
+
+// WriteDowngrades writes the line a non-strict run prints for each
+// downgrade, "sbx: BACKEND: downgrade: SUMMARY", to w (nothing when w is
+// nil). Every backend and the host print them this way.
+func (r Report) WriteDowngrades(w io.Writer) {
+	if w == nil {
+		return
+	}
+	for _, e := range r.Downgrades() {
+		fmt.Fprintf(w, "sbx: %s: downgrade: %s\n", r.Backend, e.Summary())
+	}
+}
 
 func hasStrength(es []Element, s Strength) bool {
 	for _, e := range es {

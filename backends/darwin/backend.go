@@ -106,11 +106,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if err := plan.Report.Check(req.Accept); err != nil {
 		return nil, err
 	}
-	if req.Diagnostics != nil {
-		for _, el := range plan.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: %s\n", el.Summary())
-		}
-	}
+	plan.Report.WriteDowngrades(req.Diagnostics)
 	res, err := run(ctx, req, prof)
 	if res != nil {
 		res.Report = plan.Report

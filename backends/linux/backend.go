@@ -185,11 +185,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if err := rep.Check(req.Accept); err != nil {
 		return nil, err
 	}
-	if req.Diagnostics != nil {
-		for _, el := range rep.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", b.name, el.Summary())
-		}
-	}
+	rep.WriteDowngrades(req.Diagnostics)
 	res, err := run(ctx, req, pl, b.facts().Helper)
 	if res != nil {
 		res.Report = rep

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -107,11 +106,7 @@ func (b Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResult
 		}
 		return nil, err
 	}
-	if req.Diagnostics != nil {
-		for _, el := range plan.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", Name, el.Summary())
-		}
-	}
+	plan.Report.WriteDowngrades(req.Diagnostics)
 	dir := req.Dir
 	if dir == "" {
 		dir = req.Policy.Workspace

@@ -189,11 +189,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if d.Mode == ModeElevated && !f.Setup.Done() {
 		return nil, fmt.Errorf("windows-elevated: run `sbx setup --backend=windows-elevated` first (it asks for administrator rights once): %w", core.ErrSetupRequired)
 	}
-	if req.Diagnostics != nil {
-		for _, e := range plan.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: downgrade accepted: %s\n", e.Summary())
-		}
-	}
+	plan.Report.WriteDowngrades(req.Diagnostics)
 	res, err := b.plat.Run(ctx, &RunInput{Mode: d.Mode, Plan: plan, Detail: d, Facts: f, Req: req, Nonce: nonce})
 	if res != nil {
 		res.Report = plan.Report

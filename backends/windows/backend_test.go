@@ -161,7 +161,7 @@ func TestBackend_RunPrintsDowngradesAndHandsThePlanOver(t *testing.T) {
 		t.Fatalf("res %+v err %v", res, err)
 	}
 	out := diag.String()
-	if !strings.Contains(out, "downgrade accepted: network") || !strings.Contains(out, `protected name C:\work\.sbx.toml was created`) {
+	if !strings.Contains(out, "sbx: windows-unelevated: downgrade: network") || !strings.Contains(out, `protected name C:\work\.sbx.toml was created`) {
 		t.Fatalf("diagnostics %q", out)
 	}
 }

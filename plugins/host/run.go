@@ -43,11 +43,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	}
 	// Print the accepted downgrades now, before the command can write to
 	// the same terminal (its output does not pass through this process).
-	if req.Diagnostics != nil {
-		for _, e := range plan.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", b.name, e.Summary())
-		}
-	}
+	plan.Report.WriteDowngrades(req.Diagnostics)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

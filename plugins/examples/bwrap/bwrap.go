@@ -330,11 +330,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if !f.Available {
 		return nil, fmt.Errorf("%s: %w", f.Why, core.ErrUnavailable)
 	}
-	if req.Diagnostics != nil {
-		for _, el := range pl.Report.Downgrades() {
-			fmt.Fprintf(req.Diagnostics, "sbx: %s: downgrade: %s\n", Name, el.Summary())
-		}
-	}
+	pl.Report.WriteDowngrades(req.Diagnostics)
 	dir := req.Dir
 	if dir == "" {
 		dir = req.Policy.Workspace
