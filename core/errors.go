@@ -45,6 +45,7 @@ type PolicyError struct {
 	Problems []Problem
 }
 
+// Error lists every problem, separated by semicolons.
 func (e *PolicyError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -65,6 +66,7 @@ type NotEnforcedError struct {
 	Hint string
 }
 
+// Error names the backend, each element it cannot hold, and the hint.
 func (e *NotEnforcedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "backend %s cannot enforce this policy:", e.Backend)
@@ -104,6 +106,7 @@ type ClassError struct {
 	Msg   string
 }
 
+// Error is the original message.
 func (e *ClassError) Error() string { return e.Msg }
 
 // Is makes errors.Is(err, e.Class) true.

@@ -172,6 +172,7 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
+// String is "field = \"value\": reason" (without the value when empty).
 func (p Problem) String() string {
 	if p.Value == "" {
 		return fmt.Sprintf("%s: %s", p.Field, p.Reason)

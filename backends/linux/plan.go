@@ -220,6 +220,7 @@ type ArgCond struct {
 	Mask  uint64 `json:"mask,omitempty"`
 }
 
+// String renders the condition as the plan prints it ("arg0 != 0x1").
 func (a *ArgCond) String() string {
 	switch a.Op {
 	case "ne":

@@ -28,6 +28,7 @@ type StepError struct {
 	RollbackErrs []error
 }
 
+// Error says which step failed and why.
 func (e *StepError) Error() string {
 	s := fmt.Sprintf("step %q failed: %v", e.Step, e.Err)
 	if len(e.RollbackErrs) > 0 {

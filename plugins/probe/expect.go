@@ -36,9 +36,9 @@ const (
 	// WouldBlock, WouldBlockAdvisory, WouldLeak and WouldBeAllowed are the
 	// verdicts predicted from a plan alone (sbx compare --explain).
 	WouldBlock         Verdict = "would block"
-	WouldBlockAdvisory Verdict = "would block (advisory)"
-	WouldLeak          Verdict = "would leak"
-	WouldBeAllowed     Verdict = "would be allowed (absent)"
+	WouldBlockAdvisory Verdict = "would block (advisory)"    // steered away; a program ignoring the advice leaks
+	WouldLeak          Verdict = "would leak"                // advisory element a raw probe gets through
+	WouldBeAllowed     Verdict = "would be allowed (absent)" // nothing holds it
 )
 
 // IsFailure reports whether v means the backend did not do what it claims:

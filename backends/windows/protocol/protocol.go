@@ -43,6 +43,7 @@ var typeNames = map[Type]string{
 	TStdout: "stdout", TStderr: "stderr", TSignal: "signal", TResize: "resize", TExit: "exit", TError: "error",
 }
 
+// String is the frame type's name, for messages.
 func (t Type) String() string {
 	if n, ok := typeNames[t]; ok {
 		return n
@@ -119,6 +120,7 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Error says at which stage the runner failed, with the Win32 error code.
 func (e *Error) Error() string {
 	return fmt.Sprintf("runner: %s: %s (Win32 error %d)", e.Stage, e.Message, e.Code)
 }
