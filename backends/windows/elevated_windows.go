@@ -119,11 +119,10 @@ type winListener struct {
 // created the name first (no squatting), one instance only (nobody can
 // open a second), remote clients rejected, DACL applied at creation.
 func (winPipes) Listen(name, sddl string) (PipeListener, error) {
-	sd, err := xw.SecurityDescriptorFromString(sddl)
+	sa, err := securityAttributes(sddl)
 	if err != nil {
 		return nil, err
 	}
-	sa := &xw.SecurityAttributes{Length: uint32(sizeofSA), SecurityDescriptor: sd}
 	p, err := xw.UTF16PtrFromString(name)
 	if err != nil {
 		return nil, err

@@ -127,11 +127,10 @@ func ensurePrivateDir(dir, userSID string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
-	sd, err := xw.SecurityDescriptorFromString(fmt.Sprintf("D:P(A;OICI;FA;;;%s)(A;OICI;FA;;;SY)", userSID))
+	sa, err := securityAttributes(fmt.Sprintf("D:P(A;OICI;FA;;;%s)(A;OICI;FA;;;SY)", userSID))
 	if err != nil {
 		return fmt.Errorf("build the DACL of %s: %w", dir, err)
 	}
-	sa := &xw.SecurityAttributes{Length: uint32(sizeofSA), SecurityDescriptor: sd}
 	p, err := xw.UTF16PtrFromString(dir)
 	if err != nil {
 		return err

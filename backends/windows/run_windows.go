@@ -192,11 +192,10 @@ func elevateSetup(ctx context.Context, f HostFacts, payload SetupPayload, progre
 
 // createFileWithSDDL creates a new file with a DACL applied at creation.
 func createFileWithSDDL(path string, data []byte, sddl string) error {
-	sd, err := xw.SecurityDescriptorFromString(sddl)
+	sa, err := securityAttributes(sddl)
 	if err != nil {
 		return err
 	}
-	sa := &xw.SecurityAttributes{Length: uint32(sizeofSA), SecurityDescriptor: sd}
 	h, err := xw.CreateFile(utf16(path), xw.GENERIC_WRITE, 0, sa, xw.CREATE_NEW, xw.FILE_ATTRIBUTE_NORMAL, 0)
 	if err != nil {
 		return err

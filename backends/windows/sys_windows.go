@@ -391,11 +391,10 @@ func (winDesktop) Prepare(d DesktopPlan) (func(), error) {
 	if i := strings.IndexByte(name, '\\'); i >= 0 {
 		name = name[i+1:]
 	}
-	sd, err := xw.SecurityDescriptorFromString(d.SDDL)
+	sa, err := securityAttributes(d.SDDL)
 	if err != nil {
 		return nil, err
 	}
-	sa := &xw.SecurityAttributes{Length: uint32(sizeofSA), SecurityDescriptor: sd}
 	p, err := xw.UTF16PtrFromString(name)
 	if err != nil {
 		return nil, err
@@ -443,7 +442,16 @@ func addWinStaACE(ace string) func() {
 	}
 }
 
-var sizeofSA = unsafe.Sizeof(xw.SecurityAttributes{})
+// securityAttributes returns a SECURITY_ATTRIBUTES (not inheritable) whose
+// security descriptor is sddl, for a call that applies it at creation. The
+// descriptor is self-relative and lives on the Go heap: nothing to free.
+func securityAttributes(sddl string) (*xw.SecurityAttributes, error) {
+	sd, err := xw.SecurityDescriptorFromString(sddl)
+	if err != nil {
+		return nil, err
+	}
+	return &xw.SecurityAttributes{Length: uint32(unsafe.Sizeof(xw.SecurityAttributes{})), SecurityDescriptor: sd}, nil
+}
 
 // winStdio creates the command's pipes or pseudo console.
 type winStdio struct{}
