@@ -2,6 +2,7 @@ package windows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -303,7 +304,7 @@ func UndoACEs(api ACLAPI, store JournalStore, progress io.Writer) error {
 	}
 	if len(failed) > 0 {
 		// Keep the journal: undo can be retried.
-		return fmt.Errorf("undo ACL changes: %w", errJoin(failed...))
+		return fmt.Errorf("undo ACL changes: %w", errors.Join(failed...))
 	}
 	j.Entries = nil
 	return saveJournal(store, j)

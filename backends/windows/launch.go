@@ -2,7 +2,6 @@ package windows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -166,6 +165,3 @@ func Supervise(ctx context.Context, api LaunchAPIs, l *Launched, o SuperviseOpti
 		}
 	}
 }
-
-// errJoin joins non-nil errors.
-func errJoin(errs ...error) error { return errors.Join(errs...) }

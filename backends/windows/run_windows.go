@@ -40,9 +40,6 @@ func runWindows(ctx context.Context, in *RunInput) (*core.RunResult, error) {
 	return res, err
 }
 
-// machineFacts is the machine-wide state directory.
-func setupMachineDir() string { return machineDir() }
-
 // setupWindows installs or removes a mode's setup.
 func setupWindows(ctx context.Context, m Mode, req core.SetupRequest, f HostFacts, progress io.Writer) error {
 	journal := fileJournal{path: f.JournalPath()}
@@ -66,7 +63,7 @@ func setupWindows(ctx context.Context, m Mode, req core.SetupRequest, f HostFact
 		return err
 	}
 
-	payload := SetupPayload{Version: SetupVersion, Undo: req.Undo, RealUserSID: f.UserSID, ProfileDir: f.ProfileDir, MachineDir: setupMachineDir()}
+	payload := SetupPayload{Version: SetupVersion, Undo: req.Undo, RealUserSID: f.UserSID, ProfileDir: f.ProfileDir, MachineDir: machineDir()}
 	var passwords map[string]string
 	if !req.Undo {
 		var err error
@@ -215,7 +212,7 @@ func statusWindows(ctx context.Context, m Mode, f HostFacts) (core.SetupStatus, 
 	if m == ModeUnelevated {
 		return core.SetupStatus{Done: true, Items: items}, nil
 	}
-	mk, err := fileMarkers{dir: setupMachineDir()}.LoadMarker()
+	mk, err := fileMarkers{dir: machineDir()}.LoadMarker()
 	if err != nil {
 		return core.SetupStatus{}, err
 	}

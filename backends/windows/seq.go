@@ -2,6 +2,7 @@ package windows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -66,5 +67,5 @@ func RunAll(ctx context.Context, actions []Action, progress io.Writer) error {
 			errs = append(errs, fmt.Errorf("%s: %w", a.Name, err))
 		}
 	}
-	return errJoin(errs...)
+	return errors.Join(errs...)
 }

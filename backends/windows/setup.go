@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -125,7 +126,7 @@ func SetupActions(env *SetupEnv) []Action {
 				return nil
 			},
 			Rollback: func() error {
-				return errJoin(env.Users.DeleteProfile(m.OfflineSID), env.Users.DeleteProfile(m.OnlineSID))
+				return errors.Join(env.Users.DeleteProfile(m.OfflineSID), env.Users.DeleteProfile(m.OnlineSID))
 			},
 		},
 		{
@@ -178,7 +179,7 @@ func UndoActions(env *SetupEnv, readJournal JournalStore) []Action {
 			if m == nil {
 				return nil
 			}
-			return errJoin(env.Users.DeleteProfile(m.OfflineSID), env.Users.DeleteProfile(m.OnlineSID))
+			return errors.Join(env.Users.DeleteProfile(m.OfflineSID), env.Users.DeleteProfile(m.OnlineSID))
 		}},
 		{Name: "delete local user " + OfflineUserName, Apply: func(context.Context) error { return env.Users.DeleteUser(OfflineUserName) }},
 		{Name: "delete local user " + OnlineUserName, Apply: func(context.Context) error { return env.Users.DeleteUser(OnlineUserName) }},
@@ -285,7 +286,7 @@ func ReadACLPass(ctx context.Context, api ACLAPI, journal JournalStore, groupSID
 			errs = append(errs, err)
 		}
 	}
-	return errJoin(errs...)
+	return errors.Join(errs...)
 }
 
 // NewPassword returns a random password of n characters from a set that

@@ -44,15 +44,13 @@ var (
 	wfpConditionALEUserID = win32.GUID{Data1: 0xaf043a0a, Data2: 0xb34d, Data3: 0x4f86, Data4: [8]byte{0x97, 0x9c, 0xc9, 0x03, 0x71, 0xaf, 0x6e, 0x66}}
 )
 
-const rpcCAuthnWinNT = 10 // RPC_C_AUTHN_WINNT
-
 // winFirewall implements FirewallAPI with WFP.
 type winFirewall struct{}
 
 func wfpOpen() (xw.Handle, error) {
 	var engine xw.Handle
 	session := win32.FwpmSession0{TxnWaitTimeoutInMSec: 30000}
-	if err := win32.FwpmEngineOpen0(nil, rpcCAuthnWinNT, 0, &session, &engine); err != nil {
+	if err := win32.FwpmEngineOpen0(nil, win32.RPC_C_AUTHN_WINNT, 0, &session, &engine); err != nil {
 		return 0, fmt.Errorf("FwpmEngineOpen0: %w", err)
 	}
 	return engine, nil
@@ -153,7 +151,6 @@ func (winFirewall) Uninstall() error {
 	defer win32.FwpmEngineClose0(engine)
 	var errs []error
 	for _, k := range wfpFilterKeys {
-		k := k
 		errs = append(errs, wfpIgnore(win32.FwpmFilterDeleteByKey0(engine, &k), win32.FWP_E_FILTER_NOT_FOUND))
 	}
 	sk, pk := wfpSublayerKey, wfpProviderKey
@@ -171,7 +168,6 @@ func (winFirewall) Installed() (int, error) {
 	defer win32.FwpmEngineClose0(engine)
 	n := 0
 	for _, k := range wfpFilterKeys {
-		k := k
 		var f *win32.FwpmFilter0
 		if err := win32.FwpmFilterGetByKey0(engine, &k, &f); err == nil {
 			n++

@@ -37,7 +37,6 @@ type ShellExecuteInfo struct {
 const (
 	SEE_MASK_NOCLOSEPROCESS = 0x00000040
 	SEE_MASK_NOASYNC        = 0x00000100
-	SEE_MASK_FLAG_NO_UI     = 0x00000400
 	SW_HIDE                 = 0
 )
 
@@ -182,7 +181,7 @@ type FwpmProvider0 struct {
 
 // WFP constants (fwptypes.h, fwpmtypes.h, fwpmu.h).
 const (
-	RPC_C_AUTHN_DEFAULT                 = 0xFFFFFFFF
+	RPC_C_AUTHN_WINNT                   = 10 // rpcdce.h
 	FWPM_PROVIDER_FLAG_PERSISTENT       = 0x1
 	FWPM_SUBLAYER_FLAG_PERSISTENT       = 0x1
 	FWPM_FILTER_FLAG_PERSISTENT         = 0x1
@@ -190,7 +189,6 @@ const (
 	FWP_ACTION_FLAG_TERMINATING         = 0x1000
 	FWP_ACTION_BLOCK                    = 0x1 | FWP_ACTION_FLAG_TERMINATING
 	FWP_MATCH_EQUAL                     = 0
-	FWP_EMPTY                           = 0
 	FWP_UINT8                           = 1
 	FWP_SECURITY_DESCRIPTOR_TYPE        = 14
 	FWP_E_FILTER_NOT_FOUND              = 0x80320003
