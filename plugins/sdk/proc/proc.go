@@ -152,18 +152,12 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 	r.startRelays()
 
 	if err := r.started(); err != nil {
-		r.killTree()
-		<-done
-		r.killTree()
-		r.drain()
+		r.abort(done)
 		return nil, err
 	}
 	if s.AfterStart != nil {
 		if err := s.AfterStart(r.pid); err != nil {
-			r.killTree()
-			<-done
-			r.killTree()
-			r.drain()
+			r.abort(done)
 			return nil, fmt.Errorf("after starting %s: %w", s.Argv[0], err)
 		}
 	}
@@ -376,6 +370,16 @@ func (r *run) launch() (<-chan waitResult, error) {
 		return nil, err
 	}
 	return done, nil
+}
+
+// abort ends a run that failed after the command started: it kills the
+// tree, waits for the main process, kills what it may have left behind
+// meanwhile, and drains the output relays.
+func (r *run) abort(done <-chan waitResult) {
+	r.killTree()
+	<-done
+	r.killTree()
+	r.drain()
 }
 
 // startRelays starts the copy goroutines.

@@ -117,7 +117,7 @@ func orphanOf(pi procInfo, pid int) bool {
 // and the kill), then SIGKILLs the process group and every member, and
 // reaps the orphans. It repeats until a scan finds nothing alive.
 func killTree(pid int, mainAlive func() bool) {
-	if nothingLeft(pid, mainAlive) {
+	if nothingLeft(mainAlive) {
 		return
 	}
 	for attempt := 0; attempt < 50; attempt++ {
@@ -161,7 +161,7 @@ func killTree(pid int, mainAlive func() bool) {
 // of this process could be a member of the run (each is a run's main
 // process, or in this process's own session), nothing is left, and the
 // whole process table need not be read.
-func nothingLeft(pid int, mainAlive func() bool) bool {
+func nothingLeft(mainAlive func() bool) bool {
 	return !mainAlive() && noOrphans()
 }
 
