@@ -37,6 +37,8 @@ const (
 	JobLimitActiveProcess        uint32 = 0x00000008
 	JobLimitJobMemory            uint32 = 0x00000200
 	JobLimitDieOnUnhandledExcept uint32 = 0x00000400
+	JobLimitBreakawayOK          uint32 = 0x00000800 // never set by sbx; refused by the runner
+	JobLimitSilentBreakawayOK    uint32 = 0x00001000 // never set by sbx; refused by the runner
 	JobLimitKillOnJobClose       uint32 = 0x00002000
 
 	JobUILimitAll uint32 = 0x000000FF // HANDLES|READ/WRITECLIPBOARD|SYSTEMPARAMETERS|DISPLAYSETTINGS|GLOBALATOMS|DESKTOP|EXITWINDOWS
@@ -54,6 +56,12 @@ const (
 	CreateNoWindow           uint32 = 0x08000000
 	LogonWithProfile         uint32 = 0x00000001
 )
+
+// childFlags are the command's creation flags, in both modes: created
+// suspended (it runs only once inside its job), with a Unicode environment
+// block and the extended startup info (its handle list or pseudo console),
+// in a process group of its own (CTRL_BREAK reaches it).
+const childFlags = CreateSuspended | CreateUnicodeEnvironment | ExtendedStartupInfo | CreateNewProcessGroup
 
 // Well-known SIDs the plan names.
 const (
@@ -635,7 +643,7 @@ func PipeName(nonce string) string { return `\\.\pipe\sbx-runner-` + nonce }
 
 // planLaunch describes how the command is started.
 func planLaunch(m Mode, f HostFacts, nonce string, who Identity) LaunchPlan {
-	l := LaunchPlan{ChildFlags: CreateSuspended | CreateUnicodeEnvironment | ExtendedStartupInfo | CreateNewProcessGroup}
+	l := LaunchPlan{ChildFlags: childFlags}
 	child := []string{
 		"CreateRestrictedToken(" + "DISABLE_MAX_PRIVILEGE|LUA_TOKEN|WRITE_RESTRICTED, restricting SIDs above)",
 		"SetTokenInformation(TokenDefaultDacl)",

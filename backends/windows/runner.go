@@ -106,7 +106,7 @@ func detailFromSpawn(sp *protocol.Spawn) *Detail {
 		Desktop: DesktopPlan{Name: sp.Desktop, SDDL: sp.DesktopSDDL},
 		Job: JobPlan{LimitFlags: sp.JobLimitFlags, JobMemoryBytes: sp.JobMemoryBytes, ActiveProcess: sp.ActiveProcess,
 			CPURate: sp.CPURate, CPURateFlags: sp.CPURateFlags, UILimits: sp.UILimits, TimeoutMillis: sp.TimeoutMillis},
-		Launch: LaunchPlan{ChildFlags: CreateSuspended | CreateUnicodeEnvironment | ExtendedStartupInfo | CreateNewProcessGroup},
+		Launch: LaunchPlan{ChildFlags: childFlags},
 	}
 }
 
@@ -130,7 +130,7 @@ func checkSpawn(sp *protocol.Spawn) error {
 		return errors.New("empty command")
 	case sp.TokenFlags&TokenWriteRestricted == 0 || len(sp.RestrictingSIDs) == 0:
 		return fmt.Errorf("refusing to run without a write-restricted token: %w", core.ErrProtocol)
-	case sp.JobLimitFlags&JobLimitKillOnJobClose == 0 || sp.JobLimitFlags&(0x800|0x1000) != 0:
+	case sp.JobLimitFlags&JobLimitKillOnJobClose == 0 || sp.JobLimitFlags&(JobLimitBreakawayOK|JobLimitSilentBreakawayOK) != 0:
 		return fmt.Errorf("refusing a job without KILL_ON_JOB_CLOSE or with breakaway allowed: %w", core.ErrProtocol)
 	}
 	for _, s := range sp.RestrictingSIDs {
