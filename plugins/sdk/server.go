@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,30 @@ func (s *server) backend(name string) (core.Backend, error) {
 	return b, nil
 }
 
+// setuper returns backend name as a core.Setuper, or a status error when
+// it is unknown or needs no setup.
+func (s *server) setuper(name string) (core.Setuper, error) {
+	b, err := s.backend(name)
+	if err != nil {
+		return nil, err
+	}
+	su, ok := b.(core.Setuper)
+	if !ok {
+		return nil, wire.ToStatus(fmt.Errorf("backend %s needs no setup: %w", name, core.ErrUnsupported))
+	}
+	return su, nil
+}
+
+// policyFrom decodes a policy from the host and checks its shape (see
+// anyOSAbs), as a status error when it is invalid.
+func policyFrom(m *pb.Policy) (core.Policy, error) {
+	p := wire.PolicyFromProto(m)
+	if err := p.Validate(anyOSAbs, nil); err != nil {
+		return core.Policy{}, wire.ToStatus(err)
+	}
+	return p, nil
+}
+
 func (s *server) Hello(_ context.Context, req *pb.HelloRequest) (*pb.HelloResponse, error) {
 	if major(req.ApiVersion) != major(plugins.APIVersion) {
 		return nil, wire.ToStatus(fmt.Errorf("host speaks backend API %s, this plugin speaks %s: upgrade the older of the two: %w",
@@ -103,9 +128,9 @@ func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanRespons
 	if err != nil {
 		return nil, err
 	}
-	p := wire.PolicyFromProto(req.Policy)
-	if err := p.Validate(anyOSAbs, nil); err != nil {
-		return nil, wire.ToStatus(err)
+	p, err := policyFrom(req.Policy)
+	if err != nil {
+		return nil, err
 	}
 	plan, err := b.Plan(ctx, p)
 	if err != nil {
@@ -115,13 +140,9 @@ func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanRespons
 }
 
 func (s *server) SetupStatus(ctx context.Context, req *pb.SetupStatusRequest) (*pb.SetupStatusResponse, error) {
-	b, err := s.backend(req.Backend)
+	su, err := s.setuper(req.Backend)
 	if err != nil {
 		return nil, err
-	}
-	su, ok := b.(core.Setuper)
-	if !ok {
-		return nil, wire.ToStatus(fmt.Errorf("backend %s needs no setup: %w", req.Backend, core.ErrUnsupported))
 	}
 	st, err := su.SetupStatus(ctx)
 	if err != nil {
@@ -131,19 +152,15 @@ func (s *server) SetupStatus(ctx context.Context, req *pb.SetupStatusRequest) (*
 }
 
 func (s *server) Setup(req *pb.SetupRequest, stream pb.Backend_SetupServer) error {
-	b, err := s.backend(req.Backend)
+	su, err := s.setuper(req.Backend)
 	if err != nil {
 		return err
 	}
-	su, ok := b.(core.Setuper)
-	if !ok {
-		return wire.ToStatus(fmt.Errorf("backend %s needs no setup: %w", req.Backend, core.ErrUnsupported))
-	}
 	sr := core.SetupRequest{Undo: req.Undo}
 	if req.HasPolicy {
-		p := wire.PolicyFromProto(req.Policy)
-		if err := p.Validate(anyOSAbs, nil); err != nil {
-			return wire.ToStatus(err)
+		p, err := policyFrom(req.Policy)
+		if err != nil {
+			return err
 		}
 		sr.Policy = &p
 	}
@@ -170,9 +187,9 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 	if err != nil {
 		return err
 	}
-	p := wire.PolicyFromProto(start.Policy)
-	if err := p.Validate(anyOSAbs, nil); err != nil {
-		return wire.ToStatus(err)
+	p, err := policyFrom(start.Policy)
+	if err != nil {
+		return err
 	}
 	if len(start.Argv) == 0 {
 		return wire.ToStatus(&core.PolicyError{Problems: []core.Problem{{Field: "argv", Reason: "no command to run"}}})
@@ -351,7 +368,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			return len(p), nil
 		}
