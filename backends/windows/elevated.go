@@ -133,20 +133,7 @@ func RunElevated(ctx context.Context, sys *ElevatedSystem, in *RunInput) (*core.
 		return nil, err
 	}
 
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
-	spawn := protocol.Spawn{
-		Argv: req.Argv, Dir: dir, Env: CommandEnv(req.Env, req.Policy.Env, d.Env),
-		RestrictingSIDs: d.Token.RestrictingSIDs, DenyOnlySIDs: d.Token.DenyOnlySIDs, DefaultDACL: d.Token.DefaultDACL, TokenFlags: d.Token.Flags,
-		Desktop: d.Desktop.Name, DesktopSDDL: d.Desktop.SDDL,
-		JobLimitFlags: d.Job.LimitFlags, JobMemoryBytes: d.Job.JobMemoryBytes, ActiveProcess: d.Job.ActiveProcess,
-		CPURate: d.Job.CPURate, CPURateFlags: d.Job.CPURateFlags, UILimits: d.Job.UILimits, TimeoutMillis: d.Job.TimeoutMillis,
-	}
-	if req.TTY != nil {
-		spawn.TTY = &protocol.Resize{Rows: req.TTY.Rows, Cols: req.TTY.Cols}
-	}
+	spawn := spawnFromDetail(d, req.Argv, commandDir(req), CommandEnv(req.Env, req.Policy.Env, d.Env), ttyOf(req))
 	if err := conn.WriteJSON(protocol.TSpawn, spawn); err != nil {
 		return nil, fmt.Errorf("send the command to the runner: %w: %w", err, core.ErrBackendExited)
 	}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sbxdev/sbx/backends/windows/protocol"
 	"github.com/sbxdev/sbx/core"
@@ -226,4 +228,44 @@ func TestServeRunner_RefusesBadFirstFrameAndBadSpawn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The runner applies exactly the plan's token, desktop, job and creation
+// flags: what the plugin sends and the runner rebuilds round-trips.
+func TestSpawn_RoundTripsThePlansConfinement(t *testing.T) {
+	d := planElevatedDetail(t, core.DefaultPolicy(`C:\work`))
+	sp := spawnFromDetail(d, []string{"cmd"}, `C:\work`, nil, nil)
+	got := detailFromSpawn(&sp)
+	gt, pt := got.Token, d.Token
+	if gt.Flags != pt.Flags || !slices.Equal(gt.RestrictingSIDs, pt.RestrictingSIDs) ||
+		!slices.Equal(gt.DenyOnlySIDs, pt.DenyOnlySIDs) || gt.DefaultDACL != pt.DefaultDACL {
+		t.Errorf("token %+v, plan %+v", gt, pt)
+	}
+	if got.Desktop.Name != d.Desktop.Name || got.Desktop.SDDL != d.Desktop.SDDL {
+		t.Errorf("desktop %+v, plan %+v", got.Desktop, d.Desktop)
+	}
+	want := d.Job
+	want.LimitNames = nil // names are for explain; the flags carry them
+	if want.JobMemoryBytes == 0 || want.ActiveProcess == 0 || want.CPURate == 0 || want.TimeoutMillis == 0 {
+		t.Fatalf("the plan has no limits to carry: %+v", want)
+	}
+	if !reflect.DeepEqual(got.Job, want) {
+		t.Errorf("job %+v, plan %+v", got.Job, want)
+	}
+	if got.Launch.ChildFlags != d.Launch.ChildFlags {
+		t.Errorf("child flags %#x, plan %#x", got.Launch.ChildFlags, d.Launch.ChildFlags)
+	}
+}
+
+func planElevatedDetail(t *testing.T, p core.Policy) *Detail {
+	t.Helper()
+	p.Limits.MemoryBytes = 1 << 30
+	p.Limits.Pids = 64
+	p.Limits.CPU = 1
+	p.Limits.Timeout = 90 * time.Second
+	_, d, err := BuildPlan(PlanInput{Mode: ModeElevated, Policy: p, Nonce: testNonce}, FakeSetupDone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -225,17 +225,26 @@ func pumpStdio(s *ChildStdio, spec RunSpec) *sync.WaitGroup {
 // stubs, desktop, then the confined launch in this process.
 func RunUnelevated(ctx context.Context, sys *System, in *RunInput) (*core.RunResult, error) {
 	req := in.Req
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
-	var tty *protocol.Resize
-	if req.TTY != nil {
-		tty = &protocol.Resize{Rows: req.TTY.Rows, Cols: req.TTY.Cols}
-	}
 	return RunConfined(ctx, sys, in.Detail, RunSpec{
-		Argv: req.Argv, Dir: dir, Env: CommandEnv(req.Env, req.Policy.Env, in.Detail.Env), ApplyACLs: true,
-		TTY: tty, Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
+		Argv: req.Argv, Dir: commandDir(req), Env: CommandEnv(req.Env, req.Policy.Env, in.Detail.Env), ApplyACLs: true,
+		TTY: ttyOf(req), Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
 		Signals: req.Signals, Resize: req.Resize, Started: req.Started,
 	})
+}
+
+// commandDir is where the command starts: the request's directory, else
+// the workspace.
+func commandDir(req *core.RunRequest) string {
+	if req.Dir != "" {
+		return req.Dir
+	}
+	return req.Policy.Workspace
+}
+
+// ttyOf is the pseudo console's size the request asks for (nil: pipes).
+func ttyOf(req *core.RunRequest) *protocol.Resize {
+	if req.TTY == nil {
+		return nil
+	}
+	return &protocol.Resize{Rows: req.TTY.Rows, Cols: req.TTY.Cols}
 }

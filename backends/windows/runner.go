@@ -99,6 +99,18 @@ func sendError(conn *protocol.Conn, stage string, err error) error {
 	return err
 }
 
+// spawnFromDetail is the command the plugin sends the runner: the plan's
+// token, desktop and job (detailFromSpawn is its inverse), and the command.
+func spawnFromDetail(d *Detail, argv []string, dir string, env []string, tty *protocol.Resize) protocol.Spawn {
+	return protocol.Spawn{
+		Argv: argv, Dir: dir, Env: env, TTY: tty,
+		RestrictingSIDs: d.Token.RestrictingSIDs, DenyOnlySIDs: d.Token.DenyOnlySIDs, DefaultDACL: d.Token.DefaultDACL, TokenFlags: d.Token.Flags,
+		Desktop: d.Desktop.Name, DesktopSDDL: d.Desktop.SDDL,
+		JobLimitFlags: d.Job.LimitFlags, JobMemoryBytes: d.Job.JobMemoryBytes, ActiveProcess: d.Job.ActiveProcess,
+		CPURate: d.Job.CPURate, CPURateFlags: d.Job.CPURateFlags, UILimits: d.Job.UILimits, TimeoutMillis: d.Job.TimeoutMillis,
+	}
+}
+
 // detailFromSpawn rebuilds the parts of a plan the runner applies.
 func detailFromSpawn(sp *protocol.Spawn) *Detail {
 	return &Detail{
