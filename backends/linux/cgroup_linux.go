@@ -93,40 +93,35 @@ func exists(path string) bool {
 // probeV2 fills f for a cgroup v2 hierarchy mounted at mnt; own is the
 // plugin's cgroup in it.
 func probeV2(f *CgroupFacts, mnt, own string, uid int) {
-	var parent string
+	// parent is where run cgroups go. The controllers they can use are
+	// those listed in offered/cgroup.controllers, described by where.
+	var parent, offered, where string
 	if uid == 0 {
-		parent = filepath.Join(mnt, "sbx")
-		enabled := readWords(filepath.Join(mnt, "cgroup.controllers"))
-		for _, c := range limitControllers {
-			if enabled[c] {
-				f.Controllers = append(f.Controllers, c)
-			}
-		}
-		if len(f.Controllers) == 0 {
-			f.Note = "the v2 hierarchy at " + mnt + " has no memory, pids or cpu controller"
-			return
-		}
+		// <mnt>/sbx: the hierarchy's root offers the controllers, and
+		// NewChild enables them in sbx for each run.
+		parent, offered, where = filepath.Join(mnt, "sbx"), mnt, "the v2 hierarchy at "+mnt
 	} else {
 		// A delegated cgroup: ours, writable, with controllers available
 		// (cgroup.controllers). Runs become its children; the plugin moves
 		// the processes of its own cgroup into a leaf first (the
 		// no-internal-processes rule), see prepareDelegated.
 		parent = filepath.Join(mnt, own)
+		offered, where = parent, "the delegated cgroup "+parent
 		if unix.Access(filepath.Join(parent, "cgroup.procs"), unix.W_OK) != nil ||
 			unix.Access(filepath.Join(parent, "cgroup.subtree_control"), unix.W_OK) != nil {
 			f.Note = "the plugin's cgroup " + parent + " is not delegated to this user (start sbx under systemd-run --user --scope -p Delegate=yes)"
 			return
 		}
-		avail := readWords(filepath.Join(parent, "cgroup.controllers"))
-		for _, c := range limitControllers {
-			if avail[c] {
-				f.Controllers = append(f.Controllers, c)
-			}
+	}
+	avail := readWords(filepath.Join(offered, "cgroup.controllers"))
+	for _, c := range limitControllers {
+		if avail[c] {
+			f.Controllers = append(f.Controllers, c)
 		}
-		if len(f.Controllers) == 0 {
-			f.Note = "the delegated cgroup " + parent + " has no memory, pids or cpu controller"
-			return
-		}
+	}
+	if len(f.Controllers) == 0 {
+		f.Note = where + " has no memory, pids or cpu controller"
+		return
 	}
 	f.Version = 2
 	f.Parents = map[string]string{"unified": parent}
