@@ -151,9 +151,8 @@ var runSeq atomic.Int64
 // cgroup2 manager on v2, a cgroup1 group restricted to the memory, pids
 // and cpu hierarchies on v1.
 type runCgroup struct {
-	plan *CgroupPlan
-	v2   *cgroup2.Manager
-	v1   cgroup1.Cgroup
+	v2 *cgroup2.Manager // set on v2
+	v1 cgroup1.Cgroup   // set on v1
 	// dirs maps a controller (or "unified") to the run's cgroup directory,
 	// where the limit events are read.
 	dirs map[string]string
@@ -162,7 +161,7 @@ type runCgroup struct {
 // newRunCgroup creates the run's cgroups with the plan's limits.
 func newRunCgroup(cp *CgroupPlan) (*runCgroup, error) {
 	name := fmt.Sprintf("sbx-%d-%d", os.Getpid(), runSeq.Add(1))
-	rc := &runCgroup{plan: cp, dirs: map[string]string{}}
+	rc := &runCgroup{dirs: map[string]string{}}
 	if cp.Version == 2 {
 		parent := cp.Parents["unified"]
 		mnt := v2Mount()
@@ -342,7 +341,7 @@ func (rc *runCgroup) kill() {
 // exceeded says which limit the run hit: "memory" when the OOM killer
 // killed a process of the run, "pids" when a fork was refused.
 func (rc *runCgroup) exceeded() string {
-	if rc.plan.Version == 2 {
+	if rc.v2 != nil {
 		dir := rc.dirs["unified"]
 		if eventCount(filepath.Join(dir, "memory.events"), "oom_kill") > 0 {
 			return "memory"
