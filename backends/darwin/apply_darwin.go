@@ -16,12 +16,10 @@ import (
 // ready refuses when sandbox-exec is missing or cannot apply a profile here
 // (inside another sandbox), with the reason, rather than letting the
 // command fail obscurely. The probe runs once per plugin process.
-func ready(ctx context.Context) error {
-	var info core.Info
-	info.Facts = map[string]string{}
-	probe(ctx, &info)
-	if !info.Available {
-		return fmt.Errorf("%w: %s", core.ErrUnavailable, info.Unavailable)
+func ready(context.Context) error {
+	probeOnce()
+	if !probeResult.available {
+		return fmt.Errorf("%w: %s", core.ErrUnavailable, probeResult.unavailable)
 	}
 	return nil
 }

@@ -85,14 +85,25 @@ var probeResult struct {
 	facts       map[string]string
 }
 
-// probe checks that sandbox-exec exists and can apply a profile (it cannot
-// inside another Seatbelt sandbox: profiles do not nest), and records facts
-// about the host.
+// probe copies the availability probe's answer and the host facts into
+// info (see probeOnce).
+func probe(_ context.Context, info *core.Info) {
+	probeOnce()
+	info.Available = probeResult.available
+	info.Unavailable = probeResult.unavailable
+	for k, v := range probeResult.facts {
+		info.Facts[k] = v
+	}
+}
+
+// probeOnce checks, once per plugin process, that sandbox-exec exists and
+// can apply a profile (it cannot inside another Seatbelt sandbox: profiles
+// do not nest), and records facts about the host in probeResult.
 //
 // The probe does not use the caller's context: its answer is cached for the
 // life of the plugin, and a caller's cancellation must not be cached as
 // "unavailable".
-func probe(_ context.Context, info *core.Info) {
+func probeOnce() {
 	probeResult.once.Do(func() {
 		facts := map[string]string{"sandbox_exec": SandboxExec}
 		if v, err := unix.Sysctl("kern.osproductversion"); err == nil {
@@ -114,9 +125,4 @@ func probe(_ context.Context, info *core.Info) {
 		facts["probe"] = "ok"
 		probeResult.available = true
 	})
-	info.Available = probeResult.available
-	info.Unavailable = probeResult.unavailable
-	for k, v := range probeResult.facts {
-		info.Facts[k] = v
-	}
 }
