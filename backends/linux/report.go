@@ -3,8 +3,9 @@ package linux
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/sbxdev/sbx/core"
@@ -219,7 +220,7 @@ func (pl *Plan) Steps() []core.Step {
 		add("select", "use mode", "linux-"+string(pl.Mode), pl.Why)
 	}
 	if pl.Cgroup != nil {
-		for _, k := range sortedKeys(pl.Cgroup.Parents) {
+		for _, k := range slices.Sorted(maps.Keys(pl.Cgroup.Parents)) {
 			add("cgroup", fmt.Sprintf("create v%d cgroup", pl.Cgroup.Version), pl.Cgroup.Parents[k]+"/sbx-<run>", k)
 		}
 		for _, w := range pl.Cgroup.Writes {
@@ -286,7 +287,7 @@ func (pl *Plan) Steps() []core.Step {
 	for _, k := range pl.Env.Unset {
 		add("env", "unset", k, "")
 	}
-	for _, k := range sortedKeys(pl.Env.Set) {
+	for _, k := range slices.Sorted(maps.Keys(pl.Env.Set)) {
 		add("env", "set", k, pl.Env.Set[k])
 	}
 	if pl.Timeout > 0 {
@@ -303,13 +304,4 @@ func (pl *Plan) CorePlan(rep core.Report) (*core.Plan, error) {
 		return nil, fmt.Errorf("linux plan: %w", err)
 	}
 	return &core.Plan{Backend: pl.Backend, Report: rep, Steps: pl.Steps(), Detail: detail}, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
