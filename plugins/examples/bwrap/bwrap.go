@@ -72,7 +72,8 @@ func (b *Backend) hostFacts(ctx context.Context) Facts {
 			f.Path = path
 			tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			args := append(baseArgs(true, false), "--", "true")
+			args, _ := baseFlags(true, false)
+			args = append(args, "--", "true")
 			if ok, stderr := b.try(tctx, path, args); ok {
 				f.Available = true
 			} else {
@@ -193,20 +194,7 @@ func BuildPlan(p core.Policy, tmp []string, kind KindFunc, tty bool) *Plan {
 	step := func(action, target, value string) {
 		pl.Steps = append(pl.Steps, core.Step{Layer: "bwrap", Action: action, Target: target, Value: value})
 	}
-	deny := p.Network.Mode != core.NetworkAllow
-	pl.Args = baseArgs(deny, tty)
-	step("namespaces", "pid, ipc", "--unshare-pid --unshare-ipc")
-	if deny {
-		step("namespace", "network (only loopback)", "--unshare-net")
-	}
-	step("die with", "sbx's plugin", "--die-with-parent")
-	step("drop capabilities", "all", "--cap-drop ALL")
-	if !tty {
-		step("new session", "no controlling terminal", "--new-session")
-	}
-	step("bind read-only", "/", "--ro-bind / /")
-	step("new", "/dev", "--dev /dev")
-	step("new", "/proc", "--proc /proc")
+	pl.Args, pl.Steps = baseFlags(p.Network.Mode != core.NetworkAllow, tty)
 
 	// Writable roots, then the temporary directories, bound read-write
 	// over the read-only root. A missing one is skipped (bwrap would fail).
@@ -292,18 +280,30 @@ func BuildPlan(p core.Policy, tmp []string, kind KindFunc, tty bool) *Plan {
 	return pl
 }
 
-// baseArgs are the bwrap flags every run uses, before the binds.
-func baseArgs(denyNetwork, tty bool) []string {
+// baseFlags are the bwrap flags every run uses, before the binds, and the
+// steps that explain them: each flag is written once, with its step.
+func baseFlags(denyNetwork, tty bool) (args []string, steps []core.Step) {
+	add := func(action, target string, flags ...string) {
+		args = append(args, flags...)
+		steps = append(steps, core.Step{Layer: "bwrap", Action: action, Target: target, Value: strings.Join(flags, " ")})
+	}
+	add("namespaces", "pid, ipc", "--unshare-pid", "--unshare-ipc")
+	if denyNetwork {
+		add("namespace", "network (only loopback)", "--unshare-net")
+	}
+	add("die with", "sbx's plugin", "--die-with-parent")
 	// --cap-drop ALL matters when sbx runs as root: bwrap then keeps the
 	// capabilities by default, and CAP_SYS_ADMIN could remount / writable.
-	args := []string{"--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL"}
-	if denyNetwork {
-		args = append(args, "--unshare-net")
-	}
+	add("drop capabilities", "all", "--cap-drop", "ALL")
 	if !tty {
-		args = append(args, "--new-session")
+		// Without a terminal of its own, the command gets no controlling
+		// terminal to inject input into.
+		add("new session", "no controlling terminal", "--new-session")
 	}
-	return append(args, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
+	add("bind read-only", "/", "--ro-bind", "/", "/")
+	add("new", "/dev", "--dev", "/dev")
+	add("new", "/proc", "--proc", "/proc")
+	return args, steps
 }
 
 // corePlan turns the plan into a core.Plan, with the arguments as detail.
@@ -322,6 +322,9 @@ func (pl *Plan) corePlan() (*core.Plan, error) {
 // standard streams over as they are, relays a terminal, forwards signals
 // and kills the whole tree).
 func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResult, error) {
+	if len(req.Argv) == 0 {
+		return nil, fmt.Errorf("no command given: %w", core.ErrInvalidPolicy)
+	}
 	f := b.hostFacts(ctx)
 	pl := BuildPlan(req.Policy, f.TmpDirs, lstatKind, req.TTY != nil)
 	if err := pl.Report.Check(req.Accept); err != nil {
@@ -336,9 +339,6 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		dir = req.Policy.Workspace
 	}
 	env := core.BuildEnv(req.Env, req.Policy.Env, nil)
-	if len(req.Argv) == 0 {
-		return nil, fmt.Errorf("no command given: %w", core.ErrInvalidPolicy)
-	}
 	// bwrap would report a missing command as its own failure (exit 1);
 	// look it up first so that sbx can say "not found" (exit 127).
 	if _, err := lookPath(req.Argv[0], env, dir); err != nil {
