@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/sbxdev/sbx/backends/linux/sandbox"
 	"github.com/sbxdev/sbx/core"
 )
 
@@ -29,6 +30,13 @@ func Backends() []core.Backend {
 		&Backend{name: NameNamespaces, mode: ModeNamespaces, facts: probeOnce},
 	}
 }
+
+// Reexec runs the helper role this process was started for, and exits.
+// It returns at once when the process is not a helper (and always outside
+// Linux), so plugin mains (and TestMain of packages that run the backend)
+// call it first: when the dedicated helper is not installed, the plugin
+// re-executes itself in its place.
+func Reexec() { sandbox.Reexec() }
 
 // New returns the backend called name with the given facts instead of
 // probing the host (for tests and tools).

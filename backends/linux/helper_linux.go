@@ -16,13 +16,6 @@ import (
 // "sbx-backend-": the host would take it for a plugin.
 const HelperName = "sbx-linux-sandbox"
 
-// Reexec runs the helper role this process was started for, and exits.
-// It returns at once when the process is not a helper, so plugin mains
-// (and TestMain of packages that run the backend) call it first: when the
-// dedicated helper is not installed, the plugin re-executes itself in its
-// place.
-func Reexec() { sandbox.Reexec() }
-
 // findHelper returns the executable to start for the helper roles: the
 // dedicated sbx-linux-sandbox next to this executable when it is there,
 // else this executable itself (a re-exec, slower to start). note says which
