@@ -6,7 +6,8 @@ package win32
 // the sizes and offsets of the Windows SDK headers. The WFP ones are only
 // used on 64-bit Windows (see wfp_windows.go).
 
-// GUID is a Windows GUID.
+// GUID is a Windows GUID (guiddef.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/guiddef/ns-guiddef-guid
 type GUID struct {
 	Data1 uint32
 	Data2 uint16
@@ -15,6 +16,7 @@ type GUID struct {
 }
 
 // ShellExecuteInfo is SHELLEXECUTEINFOW (shellapi.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/shellapi/ns-shellapi-shellexecuteinfow
 type ShellExecuteInfo struct {
 	CbSize     uint32
 	Mask       uint32
@@ -41,6 +43,7 @@ const (
 )
 
 // UserInfo1 is USER_INFO_1 (lmaccess.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/lmaccess/ns-lmaccess-user_info_1
 type UserInfo1 struct {
 	Name        *uint16
 	Password    *uint16
@@ -53,17 +56,20 @@ type UserInfo1 struct {
 }
 
 // UserInfo1003 is USER_INFO_1003 (a new password).
+// https://learn.microsoft.com/en-us/windows/win32/api/lmaccess/ns-lmaccess-user_info_1003
 type UserInfo1003 struct {
 	Password *uint16
 }
 
 // LocalGroupInfo1 is LOCALGROUP_INFO_1.
+// https://learn.microsoft.com/en-us/windows/win32/api/lmaccess/ns-lmaccess-localgroup_info_1
 type LocalGroupInfo1 struct {
 	Name    *uint16
 	Comment *uint16
 }
 
 // LocalGroupMembersInfo3 is LOCALGROUP_MEMBERS_INFO_3.
+// https://learn.microsoft.com/en-us/windows/win32/api/lmaccess/ns-lmaccess-localgroup_members_info_3
 type LocalGroupMembersInfo3 struct {
 	DomainAndName *uint16
 }
@@ -86,6 +92,7 @@ const (
 // JobObjectCPURateControlInformation is
 // JOBOBJECT_CPU_RATE_CONTROL_INFORMATION (winnt.h): ControlFlags and a
 // union of CpuRate, Weight and {MinRate, MaxRate}; sbx uses CpuRate.
+// https://learn.microsoft.com/en-us/windows/win32/api/winnt/ns-winnt-jobobject_cpu_rate_control_information
 type JobObjectCPURateControlInformation struct {
 	ControlFlags uint32
 	CPURate      uint32
@@ -95,39 +102,46 @@ type JobObjectCPURateControlInformation struct {
 // SetInformationJobObject for the CPU rate.
 const JobObjectCpuRateControlInformation = 15
 
-// FwpmDisplayData0 is FWPM_DISPLAY_DATA0 (fwpmtypes.h).
+// FwpmDisplayData0 is FWPM_DISPLAY_DATA0 (fwptypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwptypes/ns-fwptypes-fwpm_display_data0
 type FwpmDisplayData0 struct {
 	Name        *uint16
 	Description *uint16
 }
 
 // FwpByteBlob is FWP_BYTE_BLOB (fwptypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwptypes/ns-fwptypes-fwp_byte_blob
 type FwpByteBlob struct {
 	Size uint32
 	Data *byte
 }
 
 // FwpValue0 is FWP_VALUE0 and FWP_CONDITION_VALUE0: a type and a
-// pointer-sized union.
+// pointer-sized union (fwptypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwptypes/ns-fwptypes-fwp_value0
+// https://learn.microsoft.com/en-us/windows/win32/api/fwptypes/ns-fwptypes-fwp_condition_value0
 type FwpValue0 struct {
 	Type  uint32
 	Value uintptr
 }
 
-// FwpmFilterCondition0 is FWPM_FILTER_CONDITION0.
+// FwpmFilterCondition0 is FWPM_FILTER_CONDITION0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_filter_condition0
 type FwpmFilterCondition0 struct {
 	FieldKey       GUID
 	MatchType      uint32
 	ConditionValue FwpValue0
 }
 
-// FwpmAction0 is FWPM_ACTION0.
+// FwpmAction0 is FWPM_ACTION0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_action0
 type FwpmAction0 struct {
 	Type       uint32
 	FilterType GUID
 }
 
-// FwpmFilter0 is FWPM_FILTER0.
+// FwpmFilter0 is FWPM_FILTER0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_filter0
 type FwpmFilter0 struct {
 	FilterKey           GUID
 	DisplayData         FwpmDisplayData0
@@ -148,7 +162,8 @@ type FwpmFilter0 struct {
 	EffectiveWeight FwpValue0
 }
 
-// FwpmSession0 is FWPM_SESSION0.
+// FwpmSession0 is FWPM_SESSION0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_session0
 type FwpmSession0 struct {
 	SessionKey           GUID
 	DisplayData          FwpmDisplayData0
@@ -160,7 +175,8 @@ type FwpmSession0 struct {
 	KernelMode           int32
 }
 
-// FwpmSublayer0 is FWPM_SUBLAYER0.
+// FwpmSublayer0 is FWPM_SUBLAYER0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_sublayer0
 type FwpmSublayer0 struct {
 	SubLayerKey  GUID
 	DisplayData  FwpmDisplayData0
@@ -170,7 +186,8 @@ type FwpmSublayer0 struct {
 	Weight       uint16
 }
 
-// FwpmProvider0 is FWPM_PROVIDER0.
+// FwpmProvider0 is FWPM_PROVIDER0 (fwpmtypes.h).
+// https://learn.microsoft.com/en-us/windows/win32/api/fwpmtypes/ns-fwpmtypes-fwpm_provider0
 type FwpmProvider0 struct {
 	ProviderKey  GUID
 	DisplayData  FwpmDisplayData0
@@ -179,9 +196,9 @@ type FwpmProvider0 struct {
 	ServiceName  *uint16
 }
 
-// WFP constants (fwptypes.h, fwpmtypes.h, fwpmu.h).
+// WFP constants (fwptypes.h, fwpmtypes.h; FWP_E_* in winerror.h; RPC_C_AUTHN_* in rpcdce.h).
 const (
-	RPC_C_AUTHN_WINNT                   = 10 // rpcdce.h
+	RPC_C_AUTHN_WINNT                   = 10
 	FWPM_PROVIDER_FLAG_PERSISTENT       = 0x1
 	FWPM_SUBLAYER_FLAG_PERSISTENT       = 0x1
 	FWPM_FILTER_FLAG_PERSISTENT         = 0x1
