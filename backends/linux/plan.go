@@ -333,15 +333,18 @@ func DirsToList(p core.Policy, protected []core.ProtectedPath) []string {
 	return out
 }
 
-// PathsToCheck returns the paths whose kind [BuildPlan] needs.
+// PathsToCheck returns the paths whose kind [BuildPlan] needs. The
+// runtime read paths are only looked at by the read rules, so they are
+// checked (like the listed read paths) only when reads are restricted,
+// not on every run.
 func PathsToCheck(p core.Policy, f Facts) []string {
 	var out []string
 	out = append(out, f.TmpDirs...)
 	out = append(out, deviceNodes...)
 	out = append(out, terminalPaths...)
-	out = append(out, runtimeReadPaths...)
 	out = append(out, p.WritePaths()...)
 	if p.Read.Mode == core.ReadRestricted {
+		out = append(out, runtimeReadPaths...)
 		out = append(out, p.Read.Paths...)
 	}
 	return out
