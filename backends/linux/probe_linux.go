@@ -25,7 +25,7 @@ func Probe() Facts {
 		f.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
 	f.Helper, _, f.HelperNote = findHelper()
-	f.LandlockABI, f.LandlockNote = probeLandlock()
+	f.LandlockABI, f.LandlockNote = sandbox.LandlockABI()
 	f.Seccomp, f.SeccompNote = probeSeccomp()
 	f.UserNS, f.UserNSNote = probeUserNS(f.Helper)
 	f.Cgroup = probeCgroup(f.UID)
@@ -41,8 +41,6 @@ func tmpDirs() []string {
 	}
 	return out
 }
-
-func probeLandlock() (int, string) { return sandbox.LandlockABI() }
 
 // probeUserNS starts the helper in new user, mount, pid and network
 // namespaces (the role sandbox.RoleProbe), which mounts a tmpfs and a proc
