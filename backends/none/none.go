@@ -107,23 +107,7 @@ func (b Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResult
 		return nil, err
 	}
 	plan.Report.WriteDowngrades(req.Diagnostics)
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
-	res, err := proc.Run(ctx, proc.Spec{
-		Argv:    req.Argv,
-		Dir:     dir,
-		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
-		Stdin:   req.Stdin,
-		Stdout:  req.Stdout,
-		Stderr:  req.Stderr,
-		TTY:     req.TTY,
-		Resize:  req.Resize,
-		Signals: req.Signals,
-		Timeout: req.Policy.Limits.Timeout,
-		Started: req.Started,
-	})
+	res, err := proc.Run(ctx, proc.FromRequest(req))
 	if res != nil {
 		res.Report = plan.Report
 	}

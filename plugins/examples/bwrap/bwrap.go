@@ -334,33 +334,18 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		return nil, fmt.Errorf("%s: %w", f.Why, core.ErrUnavailable)
 	}
 	pl.Report.WriteDowngrades(req.Diagnostics)
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
-	env := core.BuildEnv(req.Env, req.Policy.Env, nil)
+	spec := proc.FromRequest(req)
 	// bwrap would report a missing command as its own failure (exit 1);
 	// look it up first so that sbx can say "not found" (exit 127).
-	if _, err := lookPath(req.Argv[0], env, dir); err != nil {
+	if _, err := lookPath(req.Argv[0], spec.Env, spec.Dir); err != nil {
 		return nil, err
 	}
-	args := append([]string{"bwrap"}, pl.Args...)
-	args = append(args, "--chdir", dir, "--")
-	args = append(args, req.Argv...)
-	res, err := proc.Run(ctx, proc.Spec{
-		Path:    f.Path,
-		Argv:    args,
-		Dir:     dir,
-		Env:     env,
-		Stdin:   req.Stdin,
-		Stdout:  req.Stdout,
-		Stderr:  req.Stderr,
-		TTY:     req.TTY,
-		Resize:  req.Resize,
-		Signals: req.Signals,
-		Timeout: req.Policy.Limits.Timeout,
-		Started: req.Started,
-	})
+	// proc starts bwrap, which runs the command in the same directory.
+	spec.Path = f.Path
+	spec.Argv = append([]string{"bwrap"}, pl.Args...)
+	spec.Argv = append(spec.Argv, "--chdir", spec.Dir, "--")
+	spec.Argv = append(spec.Argv, req.Argv...)
+	res, err := proc.Run(ctx, spec)
 	if res != nil {
 		res.Report = pl.Report
 	}

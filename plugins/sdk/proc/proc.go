@@ -81,6 +81,32 @@ type Spec struct {
 	Exit func(ws syscall.WaitStatus) (code int, sig core.Signal)
 }
 
+// FromRequest returns the Spec that runs req as it is: its Argv; its Dir,
+// or the policy's workspace when empty (as core.RunRequest documents); the
+// environment core.BuildEnv makes from req.Env and the policy; the standard
+// streams, TTY, Resize and Signals; the policy's timeout; and Started. A
+// backend that starts something else (a wrapper, a re-exec'd helper) then
+// sets Path and Argv, and adds Configure, AfterStart or KillTree.
+func FromRequest(req *core.RunRequest) Spec {
+	dir := req.Dir
+	if dir == "" {
+		dir = req.Policy.Workspace
+	}
+	return Spec{
+		Argv:    req.Argv,
+		Dir:     dir,
+		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
+		Stdin:   req.Stdin,
+		Stdout:  req.Stdout,
+		Stderr:  req.Stderr,
+		TTY:     req.TTY,
+		Resize:  req.Resize,
+		Signals: req.Signals,
+		Timeout: req.Policy.Limits.Timeout,
+		Started: req.Started,
+	}
+}
+
 // drainStall is how long Run waits, once the command's tree has been killed,
 // for output relays that make no progress at all before it gives up on
 // them. Only a process that escaped the tree kill while holding the output
