@@ -228,14 +228,10 @@ func (b *Backend) Setup(ctx context.Context, req core.SetupRequest, progress io.
 	if err != nil {
 		return err
 	}
-	mode := b.mode
-	if mode == "" {
-		mode = ModeElevated
-	}
 	if progress == nil {
 		progress = io.Discard
 	}
-	return b.plat.Setup(ctx, mode, req, f, progress)
+	return b.plat.Setup(ctx, b.setupMode(), req, f, progress)
 }
 
 // SetupStatus says what is in place.
@@ -244,9 +240,15 @@ func (b *Backend) SetupStatus(ctx context.Context) (core.SetupStatus, error) {
 	if err != nil {
 		return core.SetupStatus{}, err
 	}
-	mode := b.mode
-	if mode == "" {
-		mode = ModeElevated
+	return b.plat.Status(ctx, b.setupMode(), f)
+}
+
+// setupMode is the mode whose setup Setup and SetupStatus handle: the
+// backend's own, and for "windows" the elevated one (the unelevated mode
+// needs none).
+func (b *Backend) setupMode() Mode {
+	if b.mode == "" {
+		return ModeElevated
 	}
-	return b.plat.Status(ctx, mode, f)
+	return b.mode
 }

@@ -158,7 +158,6 @@ func RunConfined(ctx context.Context, sys *System, d *Detail, spec RunSpec) (*co
 		spec.Started(int(l.PID))
 	}
 	pumps := pumpStdio(stdio, spec)
-	signals := spec.Signals
 	if spec.Resize != nil && stdio.Resize != nil {
 		go func() {
 			for ws := range spec.Resize {
@@ -166,7 +165,7 @@ func RunConfined(ctx context.Context, sys *System, d *Detail, spec RunSpec) (*co
 			}
 		}()
 	}
-	res, err := Supervise(ctx, sys.LaunchAPIs, l, SuperviseOptions{Timeout: time.Duration(d.Job.TimeoutMillis) * time.Millisecond, Signals: signals})
+	res, err := Supervise(ctx, sys.LaunchAPIs, l, SuperviseOptions{Timeout: time.Duration(d.Job.TimeoutMillis) * time.Millisecond, Signals: spec.Signals})
 	if stdio.Finish != nil {
 		stdio.Finish()
 	}
