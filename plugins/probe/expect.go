@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"slices"
+
 	"github.com/sbxdev/sbx/core"
 )
 
@@ -96,12 +98,7 @@ func policyDenies(b core.Boundary, subject string, p core.Policy) bool {
 	case core.BoundaryNetwork:
 		return p.Network.Mode != core.NetworkAllow
 	case core.BoundaryWrite:
-		for _, w := range p.WritePaths() {
-			if w == subject {
-				return false
-			}
-		}
-		return true
+		return !slices.Contains(p.WritePaths(), subject)
 	default:
 		return true
 	}

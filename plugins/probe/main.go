@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -70,7 +71,7 @@ func Main(args []string, stdout io.Writer) int {
 func RunAll(c *Config) []Result {
 	var out []Result
 	for _, pr := range Probes {
-		if len(c.Only) > 0 && !contains(c.Only, pr.Name) {
+		if len(c.Only) > 0 && !slices.Contains(c.Only, pr.Name) {
 			continue
 		}
 		if !pr.RunsOn(runtime.GOOS) {
@@ -129,15 +130,6 @@ func attempt(name string, c *Config) Result {
 		return rawSocketProbe()
 	}
 	return Result{Outcome: OutcomeError, Detail: "unknown probe"}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func skipped(why string) Result { return Result{Outcome: OutcomeSkipped, Detail: why} }

@@ -3,6 +3,7 @@ package probe
 import (
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -105,15 +106,7 @@ type Probe struct {
 
 // RunsOn reports whether the probe applies on goos.
 func (pr Probe) RunsOn(goos string) bool {
-	if len(pr.OS) == 0 {
-		return true
-	}
-	for _, o := range pr.OS {
-		if o == goos {
-			return true
-		}
-	}
-	return false
+	return len(pr.OS) == 0 || slices.Contains(pr.OS, goos)
 }
 
 // Subject returns the report subject of the element that decides whether
@@ -169,10 +162,8 @@ func protectedSubject(pick func(*Config) string) func(core.Policy, *Config) stri
 		if p.ReadOnly {
 			return core.SubjectElsewhere
 		}
-		for _, n := range p.Protected {
-			if n == name {
-				return n
-			}
+		if slices.Contains(p.Protected, name) {
+			return name
 		}
 		return workspaceSubject(p, c)
 	}
