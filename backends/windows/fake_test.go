@@ -383,3 +383,13 @@ func (d *fakeDesktop) Prepare(DesktopPlan) (func(), error) {
 	d.prepared++
 	return func() { d.undone++ }, nil
 }
+
+// memStore is an in-memory JournalStore.
+type memStore struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (m *memStore) Load() ([]byte, error) { return m.b, nil }
+func (m *memStore) Save(b []byte) error   { m.b = append([]byte(nil), b...); return nil }
+func (m *memStore) Lock() (func(), error) { m.mu.Lock(); return m.mu.Unlock, nil }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sbxdev/sbx/core"
@@ -504,13 +503,3 @@ func inheritFlags(f string) uint32 {
 	}
 	return m
 }
-
-// memStore is an in-memory JournalStore (tests, dry runs).
-type memStore struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (m *memStore) Load() ([]byte, error) { return m.b, nil }
-func (m *memStore) Save(b []byte) error   { m.b = append([]byte(nil), b...); return nil }
-func (m *memStore) Lock() (func(), error) { m.mu.Lock(); return m.mu.Unlock, nil }
