@@ -29,11 +29,14 @@ const limitPoll = 50 * time.Millisecond
 // run starts the helper for pl's mode through proc, which does the I/O,
 // the terminal, signals, the timeout and the tree kill.
 func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*core.RunResult, error) {
-	env := core.BuildEnv(req.Env, pl.Env, nil)
-	dir := req.Dir
-	if dir == "" {
-		dir = pl.Dir
+	if helper == "" {
+		return nil, fmt.Errorf("%w: cannot find the sandbox helper (%s)", core.ErrUnsupported, HelperName)
 	}
+	// The command's own directory and environment (the request's, as proc
+	// makes them) go to the helper in its configuration; proc starts the
+	// helper in their place.
+	spec := proc.FromRequest(req)
+	dir, env := spec.Dir, spec.Env
 	path, err := lookPath(req.Argv[0], env, dir)
 	if err != nil {
 		return nil, err
@@ -45,9 +48,6 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	cfg, err := json.Marshal(hc)
 	if err != nil {
 		return nil, fmt.Errorf("linux: encoding the run configuration: %w", err)
-	}
-	if helper == "" {
-		return nil, fmt.Errorf("%w: cannot find the sandbox helper (%s)", core.ErrUnsupported, HelperName)
 	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -72,9 +72,9 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	role, procDir := sandbox.RoleExec, dir
+	spec.Path, spec.Argv = helper, []string{sandbox.RoleExec}
 	if pl.Mode == ModeNamespaces {
-		role, procDir = sandbox.RoleInit, "/"
+		spec.Argv, spec.Dir = []string{sandbox.RoleInit}, "/"
 	}
 	var pidfd = -1
 	defer func() {
@@ -84,51 +84,37 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	}()
 	var limitHit string
 	var limitMu sync.Mutex
-	spec := proc.Spec{
-		Path:    helper,
-		Argv:    []string{role},
-		Dir:     procDir,
-		Env:     env,
-		Stdin:   req.Stdin,
-		Stdout:  req.Stdout,
-		Stderr:  req.Stderr,
-		TTY:     req.TTY,
-		Resize:  req.Resize,
-		Signals: req.Signals,
-		Timeout: pl.Timeout,
-		Started: req.Started,
-		Configure: func(cmd *exec.Cmd) error {
-			cmd.ExtraFiles = []*os.File{cfgR, stW}
-			if pl.Mode == ModeNamespaces {
-				ns := nsSysProcAttr(os.Geteuid(), os.Getegid(), pl.Loopback)
-				a := cmd.SysProcAttr
-				a.Cloneflags = ns.Cloneflags
-				a.UidMappings, a.GidMappings = ns.UidMappings, ns.GidMappings
-				a.GidMappingsEnableSetgroups = ns.GidMappingsEnableSetgroups
-				a.AmbientCaps = ns.AmbientCaps
+	spec.Configure = func(cmd *exec.Cmd) error {
+		cmd.ExtraFiles = []*os.File{cfgR, stW}
+		if pl.Mode == ModeNamespaces {
+			ns := nsSysProcAttr(os.Geteuid(), os.Getegid(), pl.Loopback)
+			a := cmd.SysProcAttr
+			a.Cloneflags = ns.Cloneflags
+			a.UidMappings, a.GidMappings = ns.UidMappings, ns.GidMappings
+			a.GidMappingsEnableSetgroups = ns.GidMappingsEnableSetgroups
+			a.AmbientCaps = ns.AmbientCaps
+		}
+		return nil
+	}
+	spec.AfterStart = func(pid int) error {
+		cfgR.Close()
+		stW.Close()
+		if pl.Mode == ModeNamespaces && cg != nil {
+			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+				pidfd = fd
 			}
-			return nil
-		},
-		AfterStart: func(pid int) error {
-			cfgR.Close()
-			stW.Close()
-			if pl.Mode == ModeNamespaces && cg != nil {
-				if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-					pidfd = fd
-				}
+		}
+		if cg != nil {
+			if err := cg.add(pid); err != nil {
+				return err
 			}
-			if cg != nil {
-				if err := cg.add(pid); err != nil {
-					return err
-				}
-			}
-			// The helper waits for this before doing anything: it is in
-			// the cgroup before the command can fork.
-			if _, err := cfgW.Write(cfg); err != nil {
-				return fmt.Errorf("sending the run configuration to the helper: %w", err)
-			}
-			return cfgW.Close()
-		},
+		}
+		// The helper waits for this before doing anything: it is in the
+		// cgroup before the command can fork.
+		if _, err := cfgW.Write(cfg); err != nil {
+			return fmt.Errorf("sending the run configuration to the helper: %w", err)
+		}
+		return cfgW.Close()
 	}
 	switch {
 	case pl.Mode == ModeNamespaces && cg != nil:
