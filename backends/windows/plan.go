@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -283,11 +284,13 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 	if err := checkRoots(writable, f); err != nil {
 		return nil, nil, err
 	}
-	var roots []string
-	roots = append(roots, writable...)
+	// tmpAreas are the temporary directories the command may write;
+	// roots are all the directories it may write.
+	var tmpAreas []string
 	if p.WritableTmp {
-		roots = append(roots, tmpDirs...)
+		tmpAreas = tmpDirs
 	}
+	roots := append(slices.Clone(writable), tmpAreas...)
 
 	// The protected paths, and which roots must be frozen to hold the
 	// missing ones (freeze.go).
@@ -298,10 +301,6 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 	var pps []core.ProtectedPath
 	if len(writable) > 0 {
 		pps = resolveProtected(p, writable, f.FS)
-	}
-	var tmpAreas []string
-	if p.WritableTmp {
-		tmpAreas = tmpDirs
 	}
 	fz := planFreeze(pps, writable, tmpAreas, f.FS)
 
@@ -346,16 +345,14 @@ func BuildPlan(in PlanInput, f HostFacts) (*core.Plan, *Detail, error) {
 			}
 		}
 	}
-	if p.WritableTmp {
-		for _, t := range tmpDirs {
-			a := newACE(t, Allow, d.SIDs.Base, MaskModify, InheritBoth, "temporary directory: the base SID may modify")
-			if in.Mode == ModeElevated {
-				// The sandbox users' TEMP is theirs: only the
-				// administrator setup can change its DACL.
-				a.Stage = StageSetup
-			}
-			d.ACEs = append(d.ACEs, a)
+	for _, t := range tmpAreas {
+		a := newACE(t, Allow, d.SIDs.Base, MaskModify, InheritBoth, "temporary directory: the base SID may modify")
+		if in.Mode == ModeElevated {
+			// The sandbox users' TEMP is theirs: only the
+			// administrator setup can change its DACL.
+			a.Stage = StageSetup
 		}
+		d.ACEs = append(d.ACEs, a)
 	}
 	if in.Mode == ModeElevated {
 		// The sandbox users must read what the command is about,
