@@ -40,11 +40,17 @@ func selfChildren() (kids []int, ok bool) {
 	if err != nil {
 		return nil, false
 	}
+	leader := strconv.Itoa(os.Getpid())
 	for _, t := range tasks {
 		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
 		if err != nil {
-			if os.IsNotExist(err) {
-				continue // the thread ended meanwhile
+			// Another thread may have ended meanwhile (its children went
+			// to a live thread). The leader, where orphans are
+			// reparented, never ends: its file missing means a kernel
+			// without CONFIG_PROC_CHILDREN, and an empty list could not
+			// be trusted.
+			if os.IsNotExist(err) && t.Name() != leader {
+				continue
 			}
 			return nil, false
 		}

@@ -168,6 +168,14 @@ func nothingLeft(mainAlive func() bool) bool {
 // noOrphans reports, without reading the whole process table, that this
 // process (a subreaper) has no child that could be an orphan of a run: each
 // child is a run's main process or in this process's own session.
+//
+// The kernel builds the children list one entry at a time, and when a child
+// it already listed is reaped meanwhile (another run's main, an orphan
+// another run reaps) it may skip the next one: "one need to stop or freeze
+// the leader and all its children to get a precise result"
+// (fs/proc/array.c). A skipped child could be a live orphan, so every listed
+// child must still exist after the read; if one is gone, the list may be
+// short and the full path decides (fail closed).
 func noOrphans() bool {
 	kids, ok := selfChildren()
 	if !ok {
@@ -177,11 +185,12 @@ func noOrphans() bool {
 	defer registry.Unlock()
 	selfSid, _ := unix.Getsid(0)
 	for _, k := range kids {
-		if registry.mains[k] {
-			continue
+		sid, err := unix.Getsid(k) // a zombie still has its session
+		if err != nil {
+			return false // reaped since it was listed: the list may be short
 		}
-		if sid, err := unix.Getsid(k); err == nil && sid == selfSid {
-			continue // other code's child, not a sandboxed one
+		if registry.mains[k] || sid == selfSid {
+			continue // a run's main process, or other code's child
 		}
 		return false // a possible member (or a zombie to reap): full path
 	}
