@@ -91,8 +91,9 @@ type Started struct {
 	PID uint32 `json:"pid"`
 }
 
-// Signal forwards a POSIX signal number (2: CTRL_C_EVENT; 9, 15:
-// terminate the Job).
+// Signal forwards a POSIX signal number: 2 (SIGINT) becomes CTRL_BREAK_EVENT
+// to the command's process group (CTRL_C_EVENT cannot be sent to a group),
+// or ends the Job when that fails; any other signal ends the Job.
 type Signal struct {
 	Signal int `json:"signal"`
 }
