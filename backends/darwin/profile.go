@@ -166,6 +166,15 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 		r.grants = append(r.grants, grant{path: rp, param: paramWritableRoot + strconv.Itoa(len(r.grants))})
 	}
 	if p.WritableTmp {
+		// The home directory, resolved like the temporary directories
+		// it is compared with ("" when there is none or it does not
+		// resolve: the check then only refuses "/").
+		var home string
+		if h.Home != "" {
+			if rh, err := resolve(h.Home); err == nil {
+				home = rh
+			}
+		}
 		n := 0
 		for _, t := range h.TempDirs {
 			if t == "" {
@@ -175,7 +184,7 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := checkTempDir(t, rp, h); err != nil {
+			if err := checkTempDir(t, rp, home); err != nil {
 				return nil, err
 			}
 			if seen[rp] {
@@ -243,17 +252,10 @@ func resolvePolicy(p core.Policy, h Host, o Options) (*resolved, error) {
 
 // checkTempDir refuses a temporary directory that would make far more than
 // temporary files writable: "/" or the user's home directory or a parent of
-// it (a mistaken or hostile $TMPDIR).
-func checkTempDir(name, resolved string, h Host) error {
-	bad := resolved == "/"
-	if !bad && h.Home != "" {
-		home, err := MacOSLexicalResolve(h.Home)
-		if err == nil && h.Resolve != nil {
-			home, err = h.Resolve(h.Home)
-		}
-		bad = err == nil && within(home, resolved)
-	}
-	if bad {
+// it (a mistaken or hostile $TMPDIR). home is the resolved home directory,
+// "" when unknown.
+func checkTempDir(name, resolved, home string) error {
+	if resolved == "/" || home != "" && within(home, resolved) {
 		return fmt.Errorf("%w: temporary directory %q (%s) is / or contains your home directory; refusing to make it writable: set TMPDIR to a real temporary directory, or set writable_tmp = false", core.ErrInvalidPolicy, name, resolved)
 	}
 	return nil
