@@ -55,11 +55,8 @@ var macOSSymlinks = []struct{ link, target string }{
 // system. It is the resolver of [BuildPlan] when none is given: on Linux,
 // for `sbx explain`, and in tests.
 func MacOSLexicalResolve(path string) (string, error) {
-	if strings.ContainsRune(path, 0) {
-		return "", fmt.Errorf("path %q contains NUL", path)
-	}
-	if !pathpkg.IsAbs(path) {
-		return "", fmt.Errorf("path %q is not absolute", path)
+	if err := checkMacPath(path); err != nil {
+		return "", err
 	}
 	path = pathpkg.Clean(path)
 	for _, s := range macOSSymlinks {
@@ -70,17 +67,26 @@ func MacOSLexicalResolve(path string) (string, error) {
 	return path, nil
 }
 
+// checkMacPath refuses what no resolver can name: a path with a NUL byte
+// or a relative one.
+func checkMacPath(path string) error {
+	if strings.ContainsRune(path, 0) {
+		return fmt.Errorf("path %q contains NUL", path)
+	}
+	if !pathpkg.IsAbs(path) {
+		return fmt.Errorf("path %q is not absolute", path)
+	}
+	return nil
+}
+
 // resolveExisting resolves path with eval (filepath.EvalSymlinks, which
 // fails for a path that does not exist): when the path does not exist, its
 // longest existing ancestor is resolved and the missing components are
 // appended, so that a protected name that does not exist yet is resolved
 // like its directory.
 func resolveExisting(path string, eval func(string) (string, error)) (string, error) {
-	if strings.ContainsRune(path, 0) {
-		return "", fmt.Errorf("path %q contains NUL", path)
-	}
-	if !pathpkg.IsAbs(path) {
-		return "", fmt.Errorf("path %q is not absolute", path)
+	if err := checkMacPath(path); err != nil {
+		return "", err
 	}
 	p := pathpkg.Clean(path)
 	var missing []string
