@@ -592,15 +592,7 @@ func (b *builder) namespacesMode() error {
 		pl.Namespaces = append(pl.Namespaces, "net")
 		pl.Loopback = true
 	}
-	if in.Facts.UID == 0 {
-		// Root maps every id to itself, so files keep their owners; the
-		// command still holds no capability (DropCapabilities).
-		pl.UIDMap = &IDMap{Inside: 0, Outside: 0, Count: 4294967295}
-		pl.GIDMap = &IDMap{Inside: 0, Outside: 0, Count: 4294967295}
-	} else {
-		pl.UIDMap = &IDMap{Inside: in.Facts.UID, Outside: in.Facts.UID, Count: 1}
-		pl.GIDMap = &IDMap{Inside: in.Facts.GID, Outside: in.Facts.GID, Count: 1}
-	}
+	pl.UIDMap, pl.GIDMap = idMaps(in.Facts.UID, in.Facts.GID)
 	pl.DropCapabilities = true
 	m := func(op, src, dst, opts, why string) {
 		pl.Mounts = append(pl.Mounts, Mount{Op: op, Source: src, Target: dst, Options: opts, Why: why})
@@ -712,6 +704,17 @@ func (b *builder) namespacesMode() error {
 	}
 	pl.ProcessTree = "pid namespace: its init (a re-exec of the plugin) reaps, relays the exit status, and when it dies the kernel kills every process in the namespace"
 	return nil
+}
+
+// idMaps returns the user namespace's id maps for a plugin running as
+// uid:gid (the maps of a run, and of the probe). Root maps every id to
+// itself, so files keep their owners; the command still holds no
+// capability (DropCapabilities). Another user maps only its own ids.
+func idMaps(uid, gid int) (uidMap, gidMap *IDMap) {
+	if uid == 0 {
+		return &IDMap{Inside: 0, Outside: 0, Count: 4294967295}, &IDMap{Inside: 0, Outside: 0, Count: 4294967295}
+	}
+	return &IDMap{Inside: uid, Outside: uid, Count: 1}, &IDMap{Inside: gid, Outside: gid, Count: 1}
 }
 
 func (b *builder) isSymlink(t core.ProtectedPath) bool { return b.kind(t.Path) == KindSymlink }

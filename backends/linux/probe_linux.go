@@ -51,7 +51,8 @@ func probeUserNS(helper string) (bool, string) {
 	}
 	var stderr bytes.Buffer
 	cmd := &exec.Cmd{Path: helper, Args: []string{sandbox.RoleProbe}, Stderr: &stderr, Dir: "/"}
-	cmd.SysProcAttr = nsSysProcAttr(os.Geteuid(), os.Getegid(), true)
+	uidMap, gidMap := idMaps(os.Geteuid(), os.Getegid())
+	cmd.SysProcAttr = nsSysProcAttr(uidMap, gidMap, true)
 	err := cmd.Run()
 	if err == nil {
 		return true, ""
@@ -87,21 +88,24 @@ func userNSBlocked(err error, detail string) string {
 	}
 }
 
-// nsSysProcAttr returns the clone flags and id maps of a namespaces
-// helper. withNet adds a network namespace.
-func nsSysProcAttr(uid, gid int, withNet bool) *syscall.SysProcAttr {
+// nsSysProcAttr returns the clone flags and the id maps uidMap and gidMap
+// (see idMaps) of a namespaces helper. withNet adds a network namespace.
+func nsSysProcAttr(uidMap, gidMap *IDMap, withNet bool) *syscall.SysProcAttr {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if withNet {
 		flags |= unix.CLONE_NEWNET
 	}
-	a := &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
-	if uid == 0 {
-		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
-		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
+	a := &syscall.SysProcAttr{
+		Cloneflags:  flags,
+		Pdeathsig:   syscall.SIGKILL,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uidMap.Inside, HostID: uidMap.Outside, Size: int(uidMap.Count)}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gidMap.Inside, HostID: gidMap.Outside, Size: int(gidMap.Count)}},
+	}
+	if uidMap.Inside == 0 {
+		// Root's map of every id: setgroups stays allowed (an
+		// unprivileged single-id gid map needs it denied).
 		a.GidMappingsEnableSetgroups = true
 	} else {
-		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 		// The helper is not uid 0 inside, so it keeps the capabilities it
 		// needs for mounts and the loopback through the ambient set.
 		a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP}

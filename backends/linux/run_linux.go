@@ -87,7 +87,7 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	spec.Configure = func(cmd *exec.Cmd) error {
 		cmd.ExtraFiles = []*os.File{cfgR, stW}
 		if pl.Mode == ModeNamespaces {
-			ns := nsSysProcAttr(os.Geteuid(), os.Getegid(), pl.Loopback)
+			ns := nsSysProcAttr(pl.UIDMap, pl.GIDMap, pl.Loopback)
 			a := cmd.SysProcAttr
 			a.Cloneflags = ns.Cloneflags
 			a.UidMappings, a.GidMappings = ns.UidMappings, ns.GidMappings
