@@ -3,6 +3,7 @@ package windows
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -899,16 +900,11 @@ func steps(d *Detail) []core.Step {
 	for _, fl := range d.Filters {
 		add("wfp", fl.Action, fl.Layer, fl.UserSD)
 	}
-	keys := make([]string, 0, len(d.Env.Set))
-	for k := range d.Env.Set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(d.Env.Set)) {
 		add("env", "set", k, d.Env.Set[k])
 	}
 	if d.Env.DenyBin != "" {
-		add("env", "deny-bin stubs", d.Env.DenyBin, strings.Join(sortedKeys(d.Env.Stubs), ","))
+		add("env", "deny-bin stubs", d.Env.DenyBin, strings.Join(slices.Sorted(maps.Keys(d.Env.Stubs)), ","))
 	}
 	for _, h := range d.Launch.How {
 		add("launch", "call", h, "")
@@ -920,13 +916,4 @@ func steps(d *Detail) []core.Step {
 		add("residual", "can still", r, "")
 	}
 	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
