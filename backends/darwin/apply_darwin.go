@@ -41,35 +41,21 @@ func run(ctx context.Context, req *core.RunRequest, prof *Profile) (*core.RunRes
 		argv = helperCommandLine(exe, helperArgs{extraProcs: n, argv: argv})
 		path = exe
 	}
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
 
+	// The request as it is (directory, environment, streams, timeout),
+	// started through sandbox-exec (or the limits helper).
+	spec := proc.FromRequest(req)
+	spec.Argv, spec.Path = argv, path
 	// The tree kill needs to know whether the pid it is given is still
 	// the command (and not a reused pid): remember its start time.
 	var start unix.Timeval
-	spec := proc.Spec{
-		Argv:    argv,
-		Path:    path,
-		Dir:     dir,
-		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
-		Stdin:   req.Stdin,
-		Stdout:  req.Stdout,
-		Stderr:  req.Stderr,
-		TTY:     req.TTY,
-		Resize:  req.Resize,
-		Signals: req.Signals,
-		Timeout: req.Policy.Limits.Timeout,
-		AfterStart: func(pid int) error {
-			if kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid); err == nil {
-				start = kp.Proc.P_starttime
-			}
-			return nil
-		},
-		KillTree: func(pid int) { killTree(pid, start) },
-		Started:  req.Started,
+	spec.AfterStart = func(pid int) error {
+		if kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid); err == nil {
+			start = kp.Proc.P_starttime
+		}
+		return nil
 	}
+	spec.KillTree = func(pid int) { killTree(pid, start) }
 	return proc.Run(ctx, spec)
 }
 
