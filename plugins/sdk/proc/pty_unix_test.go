@@ -118,7 +118,7 @@ func TestRun_TTYInputReachesTheCommand(t *testing.T) {
 
 func TestRun_TTYLargeOutputIsComplete(t *testing.T) {
 	out := newSyncBuffer()
-	// 200000 numbered lines: the last one must arrive although the command
+	// 20000 numbered lines: the last one must arrive although the command
 	// exits (and closes the slave) right after writing it.
 	s := sh("i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done; echo the-end")
 	s.TTY = &core.WindowSize{Rows: 24, Cols: 80}

@@ -178,9 +178,11 @@ func nothingLeft(mainAlive func() bool) bool {
 // short and the full path decides (fail closed).
 func noOrphans() bool {
 	kids, ok := selfChildren()
-	if !ok {
-		return false
-	}
+	return ok && noOrphanIn(kids)
+}
+
+// noOrphanIn is noOrphans for the children kids, just read.
+func noOrphanIn(kids []int) bool {
 	registry.Lock()
 	defer registry.Unlock()
 	selfSid, _ := unix.Getsid(0)
