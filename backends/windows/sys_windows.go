@@ -273,10 +273,13 @@ func (winAPI) Wait(proc Handle) (uint32, error) {
 	return code, err
 }
 
-// CtrlBreak is GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group): it
-// reaches the command only when it shares this process's console, and the
-// caller falls back to ending the job otherwise. (CTRL_C_EVENT cannot be
-// sent to a process group.)
+// CtrlBreak is GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group). Only the
+// members of the group that share this process's console receive it; the
+// caller ends the job only when the call fails, and the documentation does
+// not say that it fails when no member shares the console (a command with
+// a console of its own, or under a pseudo console, may then get nothing).
+// CTRL_C_EVENT cannot be limited to a process group.
+// https://learn.microsoft.com/windows/console/generateconsolectrlevent
 func (winAPI) CtrlBreak(pid uint32) error {
 	return xw.GenerateConsoleCtrlEvent(xw.CTRL_BREAK_EVENT, pid)
 }
