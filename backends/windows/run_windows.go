@@ -133,11 +133,14 @@ func elevateSetup(ctx context.Context, f HostFacts, payload SetupPayload, progre
 	info.CbSize = uint32(unsafe.Sizeof(info))
 	// ShellExecuteEx may delegate to Shell extensions: its documentation
 	// asks for COM to be initialised (apartment-threaded, no OLE1 DDE) on
-	// the calling thread first.
+	// the calling thread first. Every successful CoInitializeEx, S_FALSE
+	// (already initialised on this thread) included, must be balanced by
+	// CoUninitialize; x/sys returns S_FALSE as a non-nil Errno(1).
+	// https://learn.microsoft.com/en-us/windows/win32/api/combaseapi/nf-combaseapi-coinitializeex
 	runtime.LockOSThread()
 	comErr := xw.CoInitializeEx(0, xw.COINIT_APARTMENTTHREADED|xw.COINIT_DISABLE_OLE1DDE)
 	err = win32.ShellExecuteEx(&info)
-	if comErr == nil {
+	if comErr == nil || comErr == xw.Errno(1) { // S_OK or S_FALSE
 		xw.CoUninitialize()
 	}
 	runtime.UnlockOSThread()
