@@ -369,8 +369,12 @@ func (winUsers) CreateProfile(name, password string) (string, error) {
 	}
 	defer xw.CloseHandle(xw.Handle(p.Thread))
 	defer xw.CloseHandle(xw.Handle(p.Process))
-	if ev, err := xw.WaitForSingleObject(xw.Handle(p.Process), uint32((2 * time.Minute).Milliseconds())); err != nil || ev != xw.WAIT_OBJECT_0 {
-		return "", fmt.Errorf("the first logon of %s did not finish: %v", name, err)
+	ev, err := xw.WaitForSingleObject(xw.Handle(p.Process), uint32((2 * time.Minute).Milliseconds()))
+	if err != nil {
+		return "", fmt.Errorf("wait for the first logon of %s: %w", name, err)
+	}
+	if ev != xw.WAIT_OBJECT_0 {
+		return "", fmt.Errorf("the first logon of %s did not finish within 2 minutes", name)
 	}
 	sid, err := lookupSID(name)
 	if err != nil {
