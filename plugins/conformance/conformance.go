@@ -112,16 +112,22 @@ func evaluateVariant(ctx context.Context, name string, b core.Backend, info core
 	add := func(check string, st Status, verdict probe.Verdict, reason string) {
 		out = append(out, CaseResult{Case: Case{v.Name, check}, Status: st, Verdict: verdict, Reason: reason})
 	}
-	skipAll := func(reason string) []CaseResult {
-		add(CheckReport, Skip, "", reason)
-		add(CheckStrict, Skip, "", reason)
-		for _, pr := range probe.Probes {
-			add(pr.Name, Skip, "", reason)
+	// rest gives every case of the variant not decided yet status st, so
+	// that there is one result per case even when the variant stops early.
+	rest := func(st Status, reason string) []CaseResult {
+		done := map[string]bool{}
+		for _, r := range out {
+			done[r.Case.Check] = true
+		}
+		for _, c := range Cases {
+			if c.Variant == v.Name && !done[c.Check] {
+				add(c.Check, st, "", reason)
+			}
 		}
 		return out
 	}
 	if !info.Available {
-		return skipAll("backend unavailable on this host: " + info.Unavailable)
+		return rest(Skip, "backend unavailable on this host: "+info.Unavailable)
 	}
 	p := core.DefaultPolicy("/placeholder")
 	if v.Adjust != nil {
@@ -129,15 +135,13 @@ func evaluateVariant(ctx context.Context, name string, b core.Backend, info core
 	}
 	env, err := probe.Prepare(p, probePath)
 	if err != nil {
-		add(CheckReport, Fail, "", "cannot prepare the probes: "+err.Error())
-		return out
+		return rest(Fail, "cannot prepare the probes: "+err.Error())
 	}
 	defer env.Close()
 
 	plan, err := b.Plan(ctx, env.Policy)
 	if err != nil {
-		add(CheckReport, Fail, "", "Plan failed: "+err.Error())
-		return out
+		return rest(Fail, "Plan failed: "+err.Error())
 	}
 	if missing := missingElements(env.Policy, plan.Report); len(missing) > 0 {
 		add(CheckReport, Fail, "", "the report leaves out: "+strings.Join(missing, ", "))
@@ -148,10 +152,7 @@ func evaluateVariant(ctx context.Context, name string, b core.Backend, info core
 
 	col, err := env.Run(ctx, name, b)
 	if err != nil {
-		for _, pr := range probe.Probes {
-			add(pr.Name, Fail, "", "the probes could not run: "+err.Error())
-		}
-		return out
+		return rest(Fail, "the probes could not run: "+err.Error())
 	}
 	rows := map[string]probe.Row{}
 	for _, r := range col.Rows {

@@ -1,6 +1,10 @@
 package conformance
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,5 +71,58 @@ func TestMissingElements_NamesWhatAReportLeavesOut(t *testing.T) {
 	r.Elements = r.Elements[:len(r.Elements)-2]
 	if m := missingElements(p, r); len(m) != 2 || m[1] != "process process tree" {
 		t.Fatalf("missing = %v", m)
+	}
+}
+
+// stubBackend is a backend that is unavailable, or whose Plan fails.
+type stubBackend struct {
+	available bool
+}
+
+func (b stubBackend) Info(context.Context) (core.Info, error) {
+	return core.Info{Name: "stub", Available: b.available, Unavailable: "stubbed out"}, nil
+}
+
+func (stubBackend) Plan(context.Context, core.Policy) (*core.Plan, error) {
+	return nil, errors.New("stub cannot plan")
+}
+
+func (stubBackend) Run(context.Context, *core.RunRequest) (*core.RunResult, error) {
+	return nil, errors.New("stub cannot run")
+}
+
+// Evaluate returns one result per case, in the order of Cases, even when a
+// variant stops early: an unavailable backend skips every case, and a
+// backend that cannot plan fails every case (not only the first).
+func TestEvaluate_OneResultPerCaseWhenAVariantStopsEarly(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		b    stubBackend
+		want Status
+		why  string
+	}{
+		{"unavailable skips every case", stubBackend{available: false}, Skip, "stubbed out"},
+		{"a failing Plan fails every case", stubBackend{available: true}, Fail, "stub cannot plan"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// The probes never run: any existing file will do as the
+			// program (an empty one, which cannot even be started).
+			probePath := filepath.Join(t.TempDir(), "sbx-probe")
+			if err := os.WriteFile(probePath, nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Evaluate(context.Background(), "stub", tt.b, probePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != len(Cases) {
+				t.Fatalf("%d results, want one per case (%d)", len(res), len(Cases))
+			}
+			for i, r := range res {
+				if r.Case != Cases[i] || r.Status != tt.want || !strings.Contains(r.Reason, tt.why) {
+					t.Errorf("result %d = %+v, want case %s %s containing %q", i, r, Cases[i].Name(), tt.want, tt.why)
+				}
+			}
+		})
 	}
 }
