@@ -237,6 +237,28 @@ func TestEscape_WorktreeGitFileProtectsItsGitdir(t *testing.T) {
 	})
 }
 
+func TestEscape_DanglingProtectedSymlinkTargetCannotBeCreated(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *testbox) {
+		// .git is a symlink to a git directory that does not exist yet,
+		// inside the writable tree (and, for .sbx, below a directory that
+		// does not exist either): creating the target would hand git (or
+		// sbx) a directory the command filled.
+		must(t, os.MkdirAll(s.ws+"/src/lib", 0o755))
+		must(t, os.RemoveAll(s.ws+"/.git"))
+		must(t, os.Symlink("src/gitdir", s.ws+"/.git"))
+		must(t, os.Symlink(s.ws+"/src/deep/er/sbx", s.ws+"/.sbx"))
+		p := s.policy()
+		s.refused(p, "mkdir", s.ws+"/src/gitdir")
+		absent(t, s.ws+"/src/gitdir")
+		s.refused(p, "write", s.ws+"/.git")
+		absent(t, s.ws+"/src/gitdir")
+		s.refused(p, "mkdir", s.ws+"/src/deep")
+		absent(t, s.ws+"/src/deep")
+		// The directory on the way keeps its other entries writable.
+		s.allowed(p, "write", s.ws+"/src/lib/other")
+	})
+}
+
 func TestEscape_SymlinkAndHardLinkToOutside(t *testing.T) {
 	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()

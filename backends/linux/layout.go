@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -22,18 +23,28 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		seen[pp.Path] = true
 	}
 	// A protected name that is a symlink protects its target too: writes
-	// through the link must not land in a writable directory.
+	// through the link must not land in a writable directory. When the
+	// target does not exist, the first missing step towards it is
+	// protected instead, so that it cannot be created (a command making
+	// the target of a dangling .git link would give git its hooks).
 	for _, pp := range append([]core.ProtectedPath(nil), prot...) {
 		if lstatKind(pp.Path) != KindSymlink {
 			continue
 		}
 		target, err := filepath.EvalSymlinks(pp.Path)
-		if err != nil || seen[target] {
+		exists := err == nil
+		if !exists {
+			var ok bool
+			if target, ok = danglingTarget(pp.Path); !ok {
+				continue // a loop, or a step that is not a directory: nothing can be created through it
+			}
+		}
+		if seen[target] {
 			continue
 		}
 		seen[target] = true
 		fi, _ := os.Stat(target)
-		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: true, IsDir: fi != nil && fi.IsDir(), Via: pp.Path})
+		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: exists, IsDir: fi != nil && fi.IsDir(), Via: pp.Path})
 	}
 	l := Layout{Protected: prot, Dirs: map[string][]Entry{}, Kinds: map[string]Kind{}}
 	for _, path := range PathsToCheck(p, f) {
@@ -58,6 +69,51 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		l.Dirs[dir] = entries
 	}
 	return l, nil
+}
+
+// danglingTarget walks the symlink link as the kernel would, following
+// the links on the way, and returns the first path on the way that does
+// not exist: while it is missing nothing beyond it can be reached, so it
+// is what must not be created. ok is false when no write can go through
+// link: a chain of more than 40 links (the kernel's limit), a step that
+// is not a directory, or a step that cannot be read.
+func danglingTarget(link string) (string, bool) {
+	todo := strings.Split(link, "/")
+	cur := "/" // resolved so far: a real directory, no symlink in it
+	for hops := 0; len(todo) > 0; {
+		step := todo[0]
+		todo = todo[1:]
+		switch step {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, step)
+		fi, err := os.Lstat(next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return next, true
+		case err != nil:
+			return "", false
+		case fi.Mode()&fs.ModeSymlink == 0:
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", false
+		}
+		dest, err := os.Readlink(next)
+		if err != nil {
+			return "", false
+		}
+		if filepath.IsAbs(dest) {
+			cur = "/"
+		}
+		todo = append(strings.Split(dest, "/"), todo...)
+	}
+	return cur, true
 }
 
 func lstatKind(path string) Kind {
