@@ -305,10 +305,12 @@ func SetupMain(args []string) int {
 	if !xw.GetCurrentProcessToken().IsElevated() {
 		return fail(fmt.Errorf("not running as administrator"))
 	}
-	if sd, err := xw.SecurityDescriptorFromString("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"); err == nil {
-		if dacl, _, err := sd.DACL(); err == nil {
-			xw.SetNamedSecurityInfo(pl.MachineDir, xw.SE_FILE_OBJECT, xw.DACL_SECURITY_INFORMATION|xw.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
-		}
+	// Fail closed: the directory may have existed before (ProgramData lets
+	// any user create subdirectories), so it gets Administrators as owner
+	// (an owner could rewrite the DACL later) and a protected DACL, or
+	// setup stops here.
+	if err := lockMachineDir(pl.MachineDir); err != nil {
+		return fail(fmt.Errorf("locking %s: %w", pl.MachineDir, err))
 	}
 	os.Remove(winJoin(pl.MachineDir, "setup-error.txt"))
 	logf, err := os.OpenFile(winJoin(pl.MachineDir, "setup-progress.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -352,4 +354,26 @@ func SetupMain(args []string) int {
 	markers.SaveMarker(m)
 	fmt.Fprintln(logf, "setup complete")
 	return 0
+}
+
+// lockMachineDir makes Administrators the owner of dir and gives it a
+// protected DACL: SYSTEM and Administrators full control, Users read.
+// SetNamedSecurityInfoW:
+// https://learn.microsoft.com/windows/win32/api/aclapi/nf-aclapi-setnamedsecurityinfow
+func lockMachineDir(dir string) error {
+	sd, err := xw.SecurityDescriptorFromString("O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)")
+	if err != nil {
+		return err
+	}
+	owner, _, err := sd.Owner()
+	if err != nil {
+		return err
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return err
+	}
+	return xw.SetNamedSecurityInfo(dir, xw.SE_FILE_OBJECT,
+		xw.OWNER_SECURITY_INFORMATION|xw.DACL_SECURITY_INFORMATION|xw.PROTECTED_DACL_SECURITY_INFORMATION,
+		owner, nil, dacl, nil)
 }
