@@ -73,7 +73,8 @@
 // are children in this process's own session (proc always starts commands
 // in a new session, so those are other code's). Code that shares the
 // process with proc after BecomeSubreaper must therefore not start its own
-// children with Setsid outside proc. An orphan with a session of its own
+// children with Setsid outside proc. Without BecomeSubreaper nothing is
+// reaped but the runs' main processes: no orphan comes back to be reaped. An orphan with a session of its own
 // (setsid + double fork) cannot be attributed to one of several runs in
 // progress at once: it is killed when the last of them ends.
 //

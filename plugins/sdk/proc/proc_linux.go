@@ -27,6 +27,10 @@ func BecomeSubreaper() error {
 // subreaper records that BecomeSubreaper succeeded.
 var subreaper atomic.Bool
 
+// orphansAdopted reports whether orphans of the runs are reparented to this
+// process (it is a subreaper) rather than to init.
+func orphansAdopted() bool { return subreaper.Load() }
+
 // selfChildren lists this process's children from
 // /proc/self/task/TID/children (one small file per thread, instead of the
 // whole process table). ok is false when that cannot be relied on: this

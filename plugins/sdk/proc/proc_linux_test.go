@@ -5,14 +5,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -283,4 +288,27 @@ func TestRun_AnEscapedPipeHolderDoesNotHangRunForever(t *testing.T) {
 		killTree(pid, func() bool { return true })
 	}
 	tr.check(t)
+}
+
+// Without a subreaper, orphans go to init and never come back: a zombie
+// child in a session of its own is then other code's exec.Cmd child, and
+// the reaper must leave its exit status to that code's Wait.
+func TestReapOrphans_WithoutSubreaperLeavesOtherCodesChildren(t *testing.T) {
+	subreaper.Store(false)
+	defer subreaper.Store(true) // TestMain made this process a subreaper
+	cmd := exec.Command("sh", "-c", "exit 7")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("cannot start sh: %v", err)
+	}
+	// Wait until it is a zombie, without reaping it.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	reapOrphans()
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Fatalf("Wait = %v, want exit status 7 (the reaper took the status)", err)
+	}
 }

@@ -13,6 +13,9 @@ import (
 // Orphans of a run are reparented to init (launchd on macOS).
 func BecomeSubreaper() error { return nil }
 
+// orphansAdopted is false: orphans of the runs go to init (launchd).
+func orphansAdopted() bool { return false }
+
 // selfChildren cannot be relied on here (no subreaper): the tree kill
 // always scans the process table.
 func selfChildren() (kids []int, ok bool) { return nil, false }

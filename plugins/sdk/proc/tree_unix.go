@@ -143,7 +143,7 @@ func killTree(pid int, mainAlive func() bool) {
 		for p := range stopped {
 			_ = unix.Kill(p, unix.SIGKILL)
 		}
-		pending := reapLocked(scanProcs())
+		pending := reapLocked()
 		registry.Unlock()
 		if len(stopped) == 0 && pending == 0 {
 			return
@@ -211,7 +211,7 @@ func reapOrphans() {
 	}
 	registry.Lock()
 	defer registry.Unlock()
-	_ = reapLocked(scanProcs())
+	_ = reapLocked()
 }
 
 // reapLocked reaps, one pid at a time, the zombie children of this process
@@ -221,10 +221,18 @@ func reapOrphans() {
 // could not be reaped yet: the leader of a multi-threaded process shows as a
 // zombie before its other threads are gone, and cannot be waited for until
 // they are. The registry is locked.
-func reapLocked(snap map[int]procInfo) (pending int) {
+//
+// When this process is not a subreaper, orphans go to init and never come
+// here: a zombie child that is not a run's main process is then other
+// code's, whatever its session, and is left alone (nor is the process table
+// read for nothing).
+func reapLocked() (pending int) {
+	if !orphansAdopted() {
+		return 0
+	}
 	self := os.Getpid()
 	selfSid, _ := unix.Getsid(0)
-	for p, pi := range snap {
+	for p, pi := range scanProcs() {
 		if pi.ppid != self || !pi.zombie || pi.sid == selfSid || registry.mains[p] {
 			continue
 		}
