@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/core"
 )
 
 // Reexec runs the helper role this process was started for (its argv[0]),
@@ -82,16 +84,17 @@ func classOf(err error) string {
 	}
 }
 
-// confine applies the Landlock ruleset and the seccomp filter of cfg to
-// this process (all threads), and no_new_privs in every case.
+// confine applies no_new_privs in every case, then the Landlock ruleset
+// and the seccomp filter of cfg, to this process (all threads). Both need
+// no_new_privs set first (without CAP_SYS_ADMIN); it is set once, here.
 func confine(cfg *Config) error {
+	if err := setNoNewPrivs(); err != nil {
+		return fmt.Errorf("%w: %v", core.ErrPermission, err)
+	}
 	if cfg.Landlock != nil {
 		if err := applyLandlock(cfg.Landlock); err != nil {
 			return err
 		}
-	}
-	if err := setNoNewPrivs(); err != nil {
-		return err
 	}
 	if cfg.Seccomp != nil {
 		return applySeccomp(cfg.Seccomp)

@@ -34,7 +34,8 @@ func setNoNewPrivs() error {
 }
 
 // applyLandlock enforces ll on this process (and so on whatever it
-// executes). It is strict: the ruleset is built for exactly the planned
+// executes). The caller has set no_new_privs, which landlock_restrict_self
+// requires without CAP_SYS_ADMIN. It is strict: the ruleset is built for exactly the planned
 // ABI and fails when the kernel offers less, never downgrading silently.
 // Rule paths are opened with O_NOFOLLOW and must still be of the planned
 // kind, so a path swapped for a symlink since the plan is refused rather
@@ -67,9 +68,6 @@ func applyLandlock(ll *Landlock) error {
 				return fmt.Errorf("%w: landlock rule for the run's terminal (fd %d): %v", core.ErrPermission, fd, err)
 			}
 		}
-	}
-	if err := setNoNewPrivs(); err != nil {
-		return fmt.Errorf("%w: %v", core.ErrPermission, err)
 	}
 	if err := llsys.AllThreadsLandlockRestrictSelf(rfd, 0); err != nil {
 		return fmt.Errorf("%w: landlock_restrict_self: %v", core.ErrPermission, err)
