@@ -671,6 +671,26 @@ func TestEscape_WorkspaceInsideWritableTmp(t *testing.T) {
 	})
 }
 
+func TestEscape_MissingGitdirInWritableTmpIsNotClaimed(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *testbox) {
+		// A worktree whose gitdir, under the writable /tmp, does not
+		// exist: neither mode can keep it from being created there, so a
+		// strict run is refused instead of claiming .git is protected.
+		gitdir, err := os.MkdirTemp("/tmp", "sbx-linux-gitdir-")
+		must(t, err)
+		must(t, os.Remove(gitdir))
+		t.Cleanup(func() { os.RemoveAll(gitdir) })
+		must(t, os.RemoveAll(s.ws+"/.git"))
+		must(t, os.WriteFile(s.ws+"/.git", []byte("gitdir: "+gitdir+"\n"), 0o644))
+		p := core.DefaultPolicy(s.ws) // writable_tmp = true
+		_, _, err = s.runRes(p, "mkdir", gitdir)
+		if !errors.Is(err, core.ErrNotEnforced) || !strings.Contains(err.Error(), "writable_tmp") {
+			t.Fatalf("want a strict refusal naming writable_tmp, got %v", err)
+		}
+		absent(t, gitdir)
+	})
+}
+
 func TestEscape_KernelSettingsAreReadOnly(t *testing.T) {
 	bothModes(t, func(t *testing.T, s *testbox) {
 		// Writing the current value back: harmless if it got through.

@@ -122,18 +122,35 @@ func (b *builder) protectedMechanism(name string) (mech, note string) {
 		if pp.Via != "" {
 			parts = append(parts, pp.Path+" (via "+pp.Via+"): read-only")
 		}
-		// Landlock rules only add up: a protected path below a directory
-		// that is writable as a whole (a writable temporary directory)
-		// cannot be kept read-only.
-		if b.pl.Mode == ModeLandlock {
-			for _, t := range b.writableTmp() {
-				if inside(t, pp.Path) {
-					notes = append(notes, fmt.Sprintf("%s is inside %s, which the policy makes writable: Landlock cannot keep it read-only there; move the workspace out of %s, set writable_tmp = false, or use linux-namespaces", pp.Path, t, t))
-				}
+		for _, t := range b.writableTmp() {
+			if !inside(t, pp.Path) {
+				continue
+			}
+			switch {
+			case b.pl.Mode == ModeLandlock:
+				// Landlock rules only add up: a protected path below a
+				// directory that is writable as a whole cannot be kept
+				// read-only.
+				notes = append(notes, fmt.Sprintf("%s is inside %s, which the policy makes writable: Landlock cannot keep it read-only there; move the workspace out of %s, set writable_tmp = false, or use linux-namespaces", pp.Path, t, t))
+			case (!pp.Exists || b.isSymlink(pp)) && !b.inWritableRoot(pp.Path):
+				// Only an existing path can be bound read-only; the
+				// entries of a writable root are fixed, but not those of
+				// a writable temporary directory.
+				notes = append(notes, fmt.Sprintf("%s is missing (or a symlink) inside %s, which the policy makes writable: it could be created there; create it, or set writable_tmp = false", pp.Path, t))
 			}
 		}
 	}
 	return strings.Join(parts, "; "), strings.Join(notes, "; ")
+}
+
+// inWritableRoot reports whether path is inside one of the writable roots.
+func (b *builder) inWritableRoot(path string) bool {
+	for _, root := range b.in.Policy.WritePaths() {
+		if inside(root, path) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) assessNetwork(el *core.Element) {
