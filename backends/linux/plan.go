@@ -145,7 +145,7 @@ const (
 	MountReadOnly  = sandbox.MountReadOnly  // a path of the new root bound on itself read-only
 	MountConsole   = sandbox.MountConsole   // the run's terminal (when it has one) bound at Target
 	ptmxTarget     = "pts/ptmx"             // /dev/ptmx points into the new devpts
-	devptsOptions  = "newinstance,ptmxmode=0666,mode=0620"
+	devptsOptions  = "newinstance,ptmxmode=0666,mode=0620,nosuid,noexec"
 )
 
 // Mount is one mount step. Targets are paths inside the sandbox.
@@ -153,7 +153,9 @@ type Mount struct {
 	Op     string `json:"op"`
 	Source string `json:"source,omitempty"`
 	Target string `json:"target"`
-	// Options are file system options (tmpfs size, devpts mode).
+	// Options are the mount's options, comma-separated: the flags nosuid,
+	// nodev and noexec, and the file system's own (tmpfs mode, devpts
+	// newinstance...).
 	Options string `json:"options,omitempty"`
 	// Why explains the step.
 	Why string `json:"why,omitempty"`

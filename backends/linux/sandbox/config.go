@@ -1,8 +1,9 @@
 package sandbox
 
 // Version is the version of [Config]. A helper refuses a configuration of
-// another version.
-const Version = 1
+// another version. 2: mount flags (nosuid, nodev, noexec) come from
+// Mount.Options instead of being chosen by the helper.
+const Version = 2
 
 // Role names: the plugin starts the helper with one of them as argv[0].
 const (
@@ -64,9 +65,11 @@ type Config struct {
 
 // Mount is one mount step. Targets are paths inside the sandbox.
 type Mount struct {
-	Op      string `json:"op"`
-	Source  string `json:"source,omitempty"`
-	Target  string `json:"target"`
+	Op     string `json:"op"`
+	Source string `json:"source,omitempty"`
+	Target string `json:"target"`
+	// Options are the flags nosuid, nodev and noexec and the file
+	// system's own options, comma-separated (tmpfs, proc and devpts).
 	Options string `json:"options,omitempty"`
 }
 

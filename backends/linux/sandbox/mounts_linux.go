@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,17 +63,14 @@ func applyMount(m Mount) error {
 		}
 		return readOnly(newRoot)
 	case MountProc:
-		return unix.Mount("proc", dst, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		flags, data := mountOptions(m.Options)
+		return unix.Mount("proc", dst, "proc", flags, data)
 	case MountTmpfs:
 		if err := ensureDir(dst); err != nil {
 			return err
 		}
-		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
-		opts := "mode=1777"
-		if m.Target == "/dev" {
-			flags, opts = unix.MS_NOSUID, "mode=0755"
-		}
-		return unix.Mount("tmpfs", dst, "tmpfs", flags, opts)
+		flags, data := mountOptions(m.Options)
+		return unix.Mount("tmpfs", dst, "tmpfs", flags, data)
 	case MountDevNode:
 		if err := ensureFile(dst); err != nil {
 			return err
@@ -82,7 +80,8 @@ func applyMount(m Mount) error {
 		if err := ensureDir(dst); err != nil {
 			return err
 		}
-		return unix.Mount("devpts", dst, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, m.Options)
+		flags, data := mountOptions(m.Options)
+		return unix.Mount("devpts", dst, "devpts", flags, data)
 	case MountSymlink:
 		return os.Symlink(m.Source, dst)
 	case MountConsole:
@@ -124,6 +123,27 @@ func applyMount(m Mount) error {
 		return unix.Chdir("/")
 	}
 	return fmt.Errorf("unknown mount operation %q", m.Op)
+}
+
+// mountOptions splits a plan's mount options ("mode=1777,nosuid,nodev")
+// into the mount flags they name and the file system's own options, which
+// the kernel checks (an unknown one fails the mount).
+func mountOptions(opts string) (flags uintptr, data string) {
+	var rest []string
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "":
+		case "nosuid":
+			flags |= unix.MS_NOSUID
+		case "nodev":
+			flags |= unix.MS_NODEV
+		case "noexec":
+			flags |= unix.MS_NOEXEC
+		default:
+			rest = append(rest, o)
+		}
+	}
+	return flags, strings.Join(rest, ",")
 }
 
 // bind binds src on dst (recursively), read-only when ro. Neither may be a
