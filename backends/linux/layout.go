@@ -18,9 +18,9 @@ import (
 // takes its result.
 func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 	prot := core.ResolveProtected(p, nil, nil)
-	seen := map[string]bool{}
+	l := Layout{Dirs: map[string][]Entry{}, Kinds: map[string]Kind{}}
 	for _, pp := range prot {
-		seen[pp.Path] = true
+		l.Kinds[pp.Path] = lstatKind(pp.Path)
 	}
 	// A protected name that is a symlink protects its target too: writes
 	// through the link must not land in a writable directory. When the
@@ -28,7 +28,7 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 	// protected instead, so that it cannot be created (a command making
 	// the target of a dangling .git link would give git its hooks).
 	for _, pp := range append([]core.ProtectedPath(nil), prot...) {
-		if lstatKind(pp.Path) != KindSymlink {
+		if l.Kinds[pp.Path] != KindSymlink {
 			continue
 		}
 		target, err := filepath.EvalSymlinks(pp.Path)
@@ -39,19 +39,15 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 				continue // a loop, or a step that is not a directory: nothing can be created through it
 			}
 		}
-		if seen[target] {
-			continue
+		if _, seen := l.Kinds[target]; seen {
+			continue // already protected
 		}
-		seen[target] = true
-		fi, _ := os.Stat(target)
-		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: exists, IsDir: fi != nil && fi.IsDir(), Via: pp.Path})
+		l.Kinds[target] = lstatKind(target)
+		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: exists, IsDir: l.Kinds[target] == KindDir, Via: pp.Path})
 	}
-	l := Layout{Protected: prot, Dirs: map[string][]Entry{}, Kinds: map[string]Kind{}}
+	l.Protected = prot
 	for _, path := range PathsToCheck(p, f) {
 		l.Kinds[filepath.Clean(path)] = lstatKind(path)
-	}
-	for _, pp := range prot {
-		l.Kinds[pp.Path] = lstatKind(pp.Path)
 	}
 	for _, dir := range DirsToList(p, prot) {
 		des, err := os.ReadDir(dir)
