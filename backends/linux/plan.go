@@ -642,24 +642,17 @@ func (b *builder) namespacesMode() error {
 	b.frozen = map[string]string{}
 	for _, root := range p.WritePaths() {
 		targets := b.protectedIn(root)
-		carve := false
-		for _, t := range targets {
-			if !t.Exists || b.isSymlink(t) {
-				carve = true
-			}
-		}
-		if !carve {
-			m(MountBindRW, root, root, "", "writable root")
-			for _, t := range targets {
-				roBinds = append(roBinds, Mount{Op: MountBindRO, Source: t.Path, Target: t.Path, Why: "protected " + t.Name})
-			}
-			continue
-		}
-		var missing []string
+		var missing []string // protected names that cannot be bound read-only
 		for _, t := range targets {
 			if !t.Exists || b.isSymlink(t) {
 				missing = append(missing, filepath.Base(t.Path))
+			} else {
+				roBinds = append(roBinds, Mount{Op: MountBindRO, Source: t.Path, Target: t.Path, Why: "protected " + t.Name})
 			}
+		}
+		if len(missing) == 0 {
+			m(MountBindRW, root, root, "", "writable root")
+			continue
 		}
 		b.frozen[root] = "read-only so that " + strings.Join(missing, ", ") +
 			" (missing or a symlink) cannot be created; create them or drop them from protected to make the root fully writable"
@@ -671,11 +664,6 @@ func (b *builder) namespacesMode() error {
 		})
 		if err != nil {
 			return err
-		}
-		for _, t := range targets {
-			if t.Exists && !b.isSymlink(t) {
-				roBinds = append(roBinds, Mount{Op: MountBindRO, Source: t.Path, Target: t.Path, Why: "protected " + t.Name})
-			}
 		}
 	}
 	// Protected paths outside the writable roots but inside a writable
