@@ -259,6 +259,30 @@ func TestEscape_DanglingProtectedSymlinkTargetCannotBeCreated(t *testing.T) {
 	})
 }
 
+func TestEscape_ProtectedTargetHeldWhenTheWorkspaceIsReachedThroughASymlink(t *testing.T) {
+	bothModes(t, func(t *testing.T, s *testbox) {
+		// The workspace is named through a symlinked ancestor, and .git
+		// is a symlink to a git directory inside it: the git directory,
+		// which resolves outside the workspace's spelling, must stay
+		// read-only all the same. (linux-namespaces refuses to bind a
+		// root named through a symlink: the run fails, which is fine.)
+		base := filepath.Dir(s.ws)
+		must(t, os.Symlink(base, base+"-link"))
+		t.Cleanup(func() { os.Remove(base + "-link") })
+		must(t, os.MkdirAll(s.ws+"/src/gitdir", 0o755))
+		must(t, os.WriteFile(s.ws+"/src/gitdir/config", []byte("[core]\n"), 0o644))
+		must(t, os.RemoveAll(s.ws+"/.git"))
+		must(t, os.Symlink("src/gitdir", s.ws+"/.git"))
+		p := core.DefaultPolicy(base + "-link/ws")
+		p.WritableTmp = false
+		res, out, err := s.runRes(p, "append", base+"-link/ws/src/gitdir/config")
+		if err == nil && res.ExitCode != actRefused {
+			t.Errorf("append to the git directory: want refused, got exit %d: %s", res.ExitCode, out)
+		}
+		unchanged(t, s.ws+"/src/gitdir/config", "[core]\n")
+	})
+}
+
 func TestEscape_SymlinkAndHardLinkToOutside(t *testing.T) {
 	bothModes(t, func(t *testing.T, s *testbox) {
 		p := s.policy()

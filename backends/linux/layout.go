@@ -45,6 +45,21 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		l.Kinds[target] = lstatKind(target)
 		prot = append(prot, core.ProtectedPath{Path: target, Root: pp.Root, Name: pp.Name, Exists: exists, IsDir: l.Kinds[target] == KindDir, Via: pp.Path})
 	}
+	// Resolved paths (link targets, absolute gitdirs) inside a writable
+	// root named through a symlink are protected under the root's name
+	// too: the plan matches protected paths to roots by their text.
+	aliases := rootAliases(p.WritePaths())
+	for _, pp := range append([]core.ProtectedPath(nil), prot...) {
+		for _, alias := range aliases(pp.Path) {
+			if _, seen := l.Kinds[alias]; seen {
+				continue
+			}
+			l.Kinds[alias] = lstatKind(alias)
+			a := pp
+			a.Path = alias
+			prot = append(prot, a)
+		}
+	}
 	l.Protected = prot
 	for _, path := range PathsToCheck(p, f) {
 		l.Kinds[filepath.Clean(path)] = lstatKind(path)
@@ -65,6 +80,30 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		l.Dirs[dir] = entries
 	}
 	return l, nil
+}
+
+// rootAliases returns a function that spells a path the way each writable
+// root reached through a symlink (/home/u/ws -> /data/ws) names it, when
+// the path is inside that root's real directory: /data/ws/src/gitdir is
+// also /home/u/ws/src/gitdir. A path protected under one spelling only
+// would be writable through a rule or bind of the root under the other.
+func rootAliases(roots []string) func(string) []string {
+	type named struct{ root, real string }
+	var linked []named
+	for _, r := range roots {
+		if rr, err := filepath.EvalSymlinks(r); err == nil && rr != r {
+			linked = append(linked, named{r, rr})
+		}
+	}
+	return func(path string) []string {
+		var out []string
+		for _, n := range linked {
+			if within(n.real, path) {
+				out = append(out, filepath.Join(n.root, strings.TrimPrefix(path, n.real)))
+			}
+		}
+		return out
+	}
 }
 
 // danglingTarget walks the symlink link as the kernel would, following

@@ -46,3 +46,22 @@ func TestDanglingTarget_IsTheFirstMissingStepAlongTheLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestRootAliases_ResolvedPathsInsideASymlinkedRootGetTheRootsSpelling(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	must(t, err)
+	must(t, os.MkdirAll(dir+"/real/ws", 0o755))
+	must(t, os.Symlink(dir+"/real", dir+"/link"))
+	aliases := rootAliases([]string{dir + "/link/ws", "/"})
+	for in, want := range map[string]string{
+		dir + "/real/ws/src/gitdir": dir + "/link/ws/src/gitdir", // resolved: also spelled as the root is
+		dir + "/real/ws":            dir + "/link/ws",
+		dir + "/link/ws/.git":       "", // already in the root's spelling
+		dir + "/real/other":         "", // in no symlinked root
+	} {
+		got := aliases(in)
+		if (want == "" && len(got) != 0) || (want != "" && (len(got) != 1 || got[0] != want)) {
+			t.Errorf("aliases(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
