@@ -60,7 +60,7 @@ var keyFlag = map[string]string{
 }
 
 // addPolicyFlags defines the flags that shape a policy on cmd (run,
-// explain, config, and later compare and conformance). Pair it with
+// explain, config and compare). Pair it with
 // (*app).resolvePolicy. Values are parsed by resolvePolicy, not by pflag,
 // so that every bad value is reported at once with the same wording as in
 // files and the environment.
