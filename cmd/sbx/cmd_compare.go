@@ -197,7 +197,7 @@ func (a *app) compareRun(ctx context.Context, set backendSet, names []string, p 
 			col.Cells = cellsOf(pc)
 		}
 		if len(argv) > 0 {
-			col.Command = runTimed(ctx, b, p, argv, a.env.Environ())
+			col.Command = runTimed(ctx, name, b, p, argv, a.env.Environ())
 		}
 		cmp.Columns = append(cmp.Columns, col)
 	}
@@ -255,8 +255,11 @@ func openAvailable(ctx context.Context, set backendSet, name string) (core.Backe
 	return b, ""
 }
 
-// runTimed runs the user's command under b, best-effort, output discarded.
-func runTimed(ctx context.Context, b core.Backend, p core.Policy, argv, environ []string) *commandRun {
+// runTimed runs the user's command under b (the backend name), best-effort,
+// output discarded. A run error gets the exit status `sbx run` would give
+// it (runError): 127 for a command not found, 126 for one that cannot be
+// executed, as the backend classes them.
+func runTimed(ctx context.Context, name string, b core.Backend, p core.Policy, argv, environ []string) *commandRun {
 	begin := time.Now()
 	res, err := b.Run(ctx, &core.RunRequest{
 		Policy: p,
@@ -267,7 +270,7 @@ func runTimed(ctx context.Context, b core.Backend, p core.Policy, argv, environ 
 	})
 	run := &commandRun{DurationMS: ms(time.Since(begin))}
 	if err != nil {
-		run.ExitCode, run.Error = exitCode(err), firstLine(err.Error())
+		run.ExitCode, run.Error = exitCode(runError(name, err)), firstLine(err.Error())
 		return run
 	}
 	run.ExitCode = res.ExitCode

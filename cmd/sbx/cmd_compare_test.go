@@ -144,6 +144,24 @@ func TestCompare_RunJudgesResultsAndFailedCellsExit1(t *testing.T) {
 	}
 }
 
+func TestRunTimed_CommandErrorsExitAsSbxRunWould(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"not found", &core.ClassError{Class: core.ErrNotFound, Msg: `not found: command "nope" not found in PATH`}, exitNotFound},
+		{"not executable", &core.ClassError{Class: core.ErrPermission, Msg: "permission denied: cannot run /etc/passwd"}, exitCannotExecute},
+		{"plugin died", &core.ClassError{Class: core.ErrBackendExited, Msg: "plugin exited"}, exitSbxError},
+	} {
+		b := &fakeBackend{name: "fake", run: func(context.Context, *core.RunRequest) (*core.RunResult, error) { return nil, tt.err }}
+		got := runTimed(context.Background(), "fake", b, core.DefaultPolicy(t.TempDir()), []string{"nope"}, nil)
+		if got.ExitCode != tt.want || got.Error != tt.err.Error() {
+			t.Errorf("%s: %+v, want exit %d and the backend's message", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestPolicyForOS_RewritesPathsForAnotherOS(t *testing.T) {
 	p := core.DefaultPolicy("/home/me/ws")
 	p.WritableRoots = []string{"/var/cache"}
