@@ -451,13 +451,7 @@ func envLayer(cwd, home string) (layer, []string) {
 	if v, ok := get(kProfile); ok {
 		s.Profile = &v
 	}
-	if v, ok := get(kNetwork); ok {
-		if n, err := parseNetwork(v); err != nil {
-			bad(kNetwork, err)
-		} else {
-			s.Network = &n
-		}
-	}
+	scalar(&s.Network, kNetwork, get, parseNetwork, bad)
 	paths := func(key string) []string {
 		v, ok := get(key)
 		if !ok {
@@ -512,41 +506,11 @@ func envLayer(cwd, home string) (layer, []string) {
 	s.EnvInherit = boolean(kEnvInherit)
 	s.AllowAdvisory = boolean(kAllowAdvisory)
 	s.BestEffort = boolean(kBestEffort)
-	if v, ok := get(kTimeout); ok {
-		if d, err := parseDuration(v); err != nil {
-			bad(kTimeout, err)
-		} else {
-			s.Timeout = &d
-		}
-	}
-	if v, ok := get(kMemory); ok {
-		if n, err := parseSize(v); err != nil {
-			bad(kMemory, err)
-		} else {
-			s.Memory = &n
-		}
-	}
-	if v, ok := get(kPids); ok {
-		if n, err := parsePids(v); err != nil {
-			bad(kPids, err)
-		} else {
-			s.Pids = &n
-		}
-	}
-	if v, ok := get(kCPU); ok {
-		if f, err := parseCPU(v); err != nil {
-			bad(kCPU, err)
-		} else {
-			s.CPU = &f
-		}
-	}
-	if v, ok := get(kPluginKeepAlive); ok {
-		if d, err := parseKeepAlive(v); err != nil {
-			bad(kPluginKeepAlive, err)
-		} else {
-			s.PluginKeepAlive = &d
-		}
-	}
+	scalar(&s.Timeout, kTimeout, get, parseDuration, bad)
+	scalar(&s.Memory, kMemory, get, parseSize, bad)
+	scalar(&s.Pids, kPids, get, parsePids, bad)
+	scalar(&s.CPU, kCPU, get, parseCPU, bad)
+	scalar(&s.PluginKeepAlive, kPluginKeepAlive, get, parseKeepAlive, bad)
 	return layer{s: s, origin: func(key string) string { return "env " + envVar(key) }}, probs
 }
 

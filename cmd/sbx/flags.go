@@ -112,6 +112,8 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 	changed := func(key string) bool { return given.IsSet(key) }
 	bad := func(key string, err error) { probs = append(probs, fmt.Sprintf("flag --%s: %v", keyFlag[key], err)) }
 	str := func(key string) string { return given.GetString(key) }
+	// get is the flag's text when the user gave it, for scalar.
+	get := func(key string) (string, bool) { return str(key), changed(key) }
 	// The elements of a repeatable flag come from the flag's value itself
 	// (pflag.SliceValue), exactly as given. Both viper.Get and pflag's
 	// GetStringArray hand a string array over as one CSV line and split
@@ -147,13 +149,7 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 			s.Profile = &p
 		}
 	}
-	if changed(kNetwork) {
-		if n, err := parseNetwork(str(kNetwork)); err != nil {
-			bad(kNetwork, err)
-		} else {
-			s.Network = &n
-		}
-	}
+	scalar(&s.Network, kNetwork, get, parseNetwork, bad)
 	paths := func(key string) []string {
 		var out []string
 		for _, p := range arr(key) {
@@ -195,34 +191,10 @@ func flagLayer(cmd *cobra.Command, cwd, home string) (layer, []string) {
 	if changed(kEnvUnset) {
 		s.EnvUnset = arr(kEnvUnset)
 	}
-	if changed(kTimeout) {
-		if d, err := parseDuration(str(kTimeout)); err != nil {
-			bad(kTimeout, err)
-		} else {
-			s.Timeout = &d
-		}
-	}
-	if changed(kMemory) {
-		if n, err := parseSize(str(kMemory)); err != nil {
-			bad(kMemory, err)
-		} else {
-			s.Memory = &n
-		}
-	}
-	if changed(kPids) {
-		if n, err := parsePids(str(kPids)); err != nil {
-			bad(kPids, err)
-		} else {
-			s.Pids = &n
-		}
-	}
-	if changed(kCPU) {
-		if c, err := parseCPU(str(kCPU)); err != nil {
-			bad(kCPU, err)
-		} else {
-			s.CPU = &c
-		}
-	}
+	scalar(&s.Timeout, kTimeout, get, parseDuration, bad)
+	scalar(&s.Memory, kMemory, get, parseSize, bad)
+	scalar(&s.Pids, kPids, get, parsePids, bad)
+	scalar(&s.CPU, kCPU, get, parseCPU, bad)
 	return layer{s: s, origin: func(key string) string { return "flag --" + keyFlag[key] }}, probs
 }
 

@@ -15,6 +15,23 @@ import (
 // gets the same explanation. Each returns a message without the "where"
 // (the caller adds the file and key, the variable or the flag).
 
+// scalar reads one scalar key of a layer that holds its values as text
+// (the environment, the flags): when get says the layer sets key, the text
+// is parsed with parse and *dst points to the result, or the error goes to
+// bad and *dst is left nil.
+func scalar[T any](dst **T, key string, get func(key string) (string, bool), parse func(string) (T, error), bad func(key string, err error)) {
+	v, ok := get(key)
+	if !ok {
+		return
+	}
+	x, err := parse(v)
+	if err != nil {
+		bad(key, err)
+		return
+	}
+	*dst = &x
+}
+
 // parseNetwork checks a network mode.
 func parseNetwork(s string) (string, error) {
 	switch s {
