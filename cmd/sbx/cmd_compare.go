@@ -215,28 +215,50 @@ func (a *app) compareExplain(ctx context.Context, set backendSet, names []string
 			cmp.Columns = append(cmp.Columns, col)
 			continue
 		}
-		goos := runtime.GOOS
-		if info, err := b.Info(ctx); err == nil && info.OS != "" && info.OS != "any" {
-			goos = info.OS
-		}
-		pol, note := policyForOS(p, goos, false)
-		plan, err := b.Plan(ctx, pol)
-		if err != nil && errors.Is(err, core.ErrInvalidPolicy) && note != "" {
-			// The plugin checked the paths as paths of this host's OS
-			// too: use a form both accept (a UNC-style //host/share).
-			pol, note = policyForOS(p, goos, true)
-			plan, err = b.Plan(ctx, pol)
-		}
-		col.Note = note
+		op, err := planForOS(ctx, b, p)
+		col.Note = op.note
 		if err != nil {
 			col.Unavailable = "cannot plan: " + firstLine(err.Error())
 			cmp.Columns = append(cmp.Columns, col)
 			continue
 		}
-		col.Cells = cellsOf(probe.PredictColumn(name, plan, pol, goos))
+		col.Cells = cellsOf(probe.PredictColumn(name, op.plan, op.policy, op.goos))
 		cmp.Columns = append(cmp.Columns, col)
 	}
 	return cmp
+}
+
+// osPlan is a backend's plan for a policy, made for the backend's OS.
+type osPlan struct {
+	plan *core.Plan
+	// policy is the policy planned: the caller's, or with its paths
+	// rewritten for goos.
+	policy core.Policy
+	// goos is the OS the backend runs on (this one for "any").
+	goos string
+	// note says how the paths were rewritten, "" when they were not.
+	note string
+}
+
+// planForOS asks b for its plan of p. A backend of another OS
+// (windows-elevated on Linux) is planned with p's paths rewritten the way
+// that OS writes them (policyForOS), and the note says so; explain and
+// compare --explain show such plans anywhere. On error the result holds
+// the policy and note of the last attempt.
+func planForOS(ctx context.Context, b core.Backend, p core.Policy) (osPlan, error) {
+	goos := runtime.GOOS
+	if info, err := b.Info(ctx); err == nil && info.OS != "" && info.OS != "any" {
+		goos = info.OS
+	}
+	pol, note := policyForOS(p, goos, false)
+	plan, err := b.Plan(ctx, pol)
+	if err != nil && errors.Is(err, core.ErrInvalidPolicy) && note != "" {
+		// The plugin checked the paths as paths of this host's OS
+		// too: use a form both accept (a UNC-style //host/share).
+		pol, note = policyForOS(p, goos, true)
+		plan, err = b.Plan(ctx, pol)
+	}
+	return osPlan{plan: plan, policy: pol, goos: goos, note: note}, err
 }
 
 // openAvailable opens a backend that can run here, or says why not.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -54,14 +53,11 @@ func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
 	// A backend for another OS (windows-elevated on Linux) is planned with
 	// this host's paths rewritten the way that OS writes them, as compare
 	// --explain does, and says so.
-	policy, note := cfg.Policy, ""
-	if info, err := b.Info(cmd.Context()); err == nil && info.OS != "" && info.OS != "any" && info.OS != runtime.GOOS {
-		policy, note = policyForOS(cfg.Policy, info.OS, false)
-	}
-	plan, err := b.Plan(cmd.Context(), policy)
+	op, err := planForOS(cmd.Context(), b, cfg.Policy)
 	if err != nil {
 		return err
 	}
+	plan, policy, note := op.plan, op.policy, op.note
 	out := a.env.Stdout
 	if asJSON {
 		return writeJSON(out, plan)
