@@ -142,7 +142,8 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 // that could not be found exits 127, one the OS refused to execute 126
 // (backends, through plugins/sdk/proc, class them core.ErrNotFound and
 // core.ErrPermission: the backend itself was found already, so ErrNotFound
-// here is about the command). Other errors exit 125, with what to do added
+// here is about the command); an unclassed error whose text says so
+// (commandProblem) the same. Other errors exit 125, with what to do added
 // where core's message alone would leave the user guessing.
 func runError(backend string, err error) error {
 	switch {
@@ -154,6 +155,9 @@ func runError(backend string, err error) error {
 		return fmt.Errorf("%w\nRun 'sbx setup --backend=%s' once (it may need administrator rights)", err, backend)
 	case errors.Is(err, core.ErrBackendExited):
 		return fmt.Errorf("backend %s stopped during the run (the command's processes were killed with it): %w", backend, err)
+	}
+	if code := commandProblem(err); code != 0 {
+		return &codedError{code: code, err: err}
 	}
 	return err
 }

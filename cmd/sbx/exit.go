@@ -38,7 +38,11 @@ type codedError struct {
 func (e *codedError) Error() string { return e.err.Error() }
 func (e *codedError) Unwrap() error { return e.err }
 
-// exitCode maps the error a command returned to sbx's exit status.
+// exitCode maps the error a command returned to sbx's exit status: the
+// command's status, the status of a codedError (runError makes them for a
+// command that could not be started), else 125. The text of other errors
+// is not looked at: "no such file or directory" from sbx's own work (a
+// deleted current directory) is not a command that was not found.
 func exitCode(err error) int {
 	var es *exitStatus
 	var ce *codedError
@@ -50,21 +54,16 @@ func exitCode(err error) int {
 	case errors.As(err, &ce):
 		return ce.code
 	}
-	switch commandProblem(err) {
-	case exitNotFound:
-		return exitNotFound
-	case exitCannotExecute:
-		return exitCannotExecute
-	}
 	return exitSbxError
 }
 
-// commandProblem tells whether a run error means the command itself could
-// not be started: 127 when it was not found, 126 when it could not be
-// executed, 0 otherwise. Errors of a core class are sbx's own (a policy
-// refusal, a dead plugin, a permission the backend lacked), whatever their
-// text. An error from a backend across the plugin boundary keeps only its
-// message, so the message is matched too.
+// commandProblem tells whether an unclassed error of Backend.Run means the
+// command itself could not be started: 127 when it was not found, 126 when
+// it could not be executed, 0 otherwise. Errors of a core class are sbx's
+// own (a policy refusal, a dead plugin, a permission the backend lacked),
+// whatever their text. An error from a backend across the plugin boundary
+// keeps only its message, so the message is matched too; runError is its
+// only caller, so that the text of sbx's other errors is never matched.
 func commandProblem(err error) int {
 	if core.Classify(err) != nil {
 		return 0

@@ -166,21 +166,28 @@ func TestExitCode_Mapping(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
+		// run: the error came from Backend.Run, through runError.
+		run  bool
 		want int
 	}{
-		{"nil", nil, 0},
-		{"command status", &exitStatus{Code: 3}, 3},
-		{"usage", &usageError{err: errors.New("bad flag")}, 125},
-		{"config", &configError{Problems: []string{"x"}}, 125},
-		{"not enforced", &core.NotEnforcedError{Backend: "b"}, 125},
-		{"not found class is a backend, not a command", fmt.Errorf("%w: unknown backend: no such file or directory", core.ErrNotFound), 125},
-		{"plain not found", fs_notExist(), 127},
-		{"plain permission", &os.PathError{Op: "exec", Path: "x", Err: os.ErrPermission}, 126},
-		{"exec format", errors.New("fork/exec ./x: exec format error"), 126},
-		{"other", errors.New("something else"), 125},
+		{"nil", nil, false, 0},
+		{"command status", &exitStatus{Code: 3}, false, 3},
+		{"usage", &usageError{err: errors.New("bad flag")}, false, 125},
+		{"config", &configError{Problems: []string{"x"}}, false, 125},
+		{"not enforced", &core.NotEnforcedError{Backend: "b"}, false, 125},
+		{"not found class is a backend, not a command", fmt.Errorf("%w: unknown backend: no such file or directory", core.ErrNotFound), false, 125},
+		{"plain not found", fs_notExist(), true, 127},
+		{"plain permission", &os.PathError{Op: "exec", Path: "x", Err: os.ErrPermission}, true, 126},
+		{"exec format", errors.New("fork/exec ./x: exec format error"), true, 126},
+		{"other", errors.New("something else"), true, 125},
+		{"sbx's own not found is not a command's", fmt.Errorf("cannot find the current directory: %w", fs_notExist()), false, 125},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.want {
+		err := tt.err
+		if tt.run {
+			err = runError("b", err)
+		}
+		if got := exitCode(err); got != tt.want {
 			t.Errorf("%s: exitCode = %d, want %d", tt.name, got, tt.want)
 		}
 	}
