@@ -160,7 +160,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 	}
 	if profile != "" {
 		cfg.Profile = profile
-		m.origins.set(kProfile, profile, profileOrigin)
+		m.origins.set(kProfile, profileOrigin)
 		var defined []string
 		found := false
 		if user != nil {
@@ -192,7 +192,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 	if in.Flags.origin != nil {
 		m.apply(in.Flags)
 	}
-	m.origins.set("workspace", in.Workspace, in.WorkspaceOrigin)
+	m.origins.set("workspace", in.WorkspaceOrigin)
 	cfg.Backend = *m.s.Backend
 	cfg.Policy, cfg.Accept = m.policy(in.Workspace)
 	cfg.PluginDirs = m.s.PluginDirs

@@ -23,7 +23,9 @@ type origins struct {
 	table map[string]string
 }
 
-func (o *origins) set(key, value, origin string) { o.scalar[key] = origin }
+// set records the origin of a scalar key that no layer's settings carry
+// (the profile's name, the workspace).
+func (o *origins) set(key, origin string) { o.scalar[key] = origin }
 
 // of returns the origin of a scalar key, "default" when unknown.
 func (o *origins) of(key string) string {
