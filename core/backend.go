@@ -187,6 +187,15 @@ type RunRequest struct {
 	Diagnostics io.Writer
 }
 
+// WorkDir is the directory the command starts in: Dir, or the policy's
+// workspace when Dir is empty.
+func (r *RunRequest) WorkDir() string {
+	if r.Dir != "" {
+		return r.Dir
+	}
+	return r.Policy.Workspace
+}
+
 // RunResult is how a command ended.
 type RunResult struct {
 	// ExitCode is the command's exit status; for a command killed by a

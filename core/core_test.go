@@ -233,3 +233,14 @@ func TestClassify_FindsTheClassThroughWrapping(t *testing.T) {
 		t.Fatal("classify")
 	}
 }
+
+func TestRunRequestWorkDir_IsDirElseWorkspace(t *testing.T) {
+	r := &RunRequest{Policy: DefaultPolicy("/w")}
+	if r.WorkDir() != "/w" {
+		t.Fatalf("no Dir: %q, want the workspace", r.WorkDir())
+	}
+	r.Dir = "/w/sub"
+	if r.WorkDir() != "/w/sub" {
+		t.Fatalf("with Dir: %q", r.WorkDir())
+	}
+}

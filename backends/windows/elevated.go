@@ -133,7 +133,7 @@ func RunElevated(ctx context.Context, sys *ElevatedSystem, in *RunInput) (*core.
 		return nil, err
 	}
 
-	spawn := spawnFromDetail(d, req.Argv, commandDir(req), CommandEnv(req.Env, req.Policy.Env, d.Env), ttyOf(req))
+	spawn := spawnFromDetail(d, req.Argv, req.WorkDir(), CommandEnv(req.Env, req.Policy.Env, d.Env), ttyOf(req))
 	if err := conn.WriteJSON(protocol.TSpawn, spawn); err != nil {
 		return nil, fmt.Errorf("send the command to the runner: %w: %w", err, core.ErrBackendExited)
 	}

@@ -225,19 +225,10 @@ func pumpStdio(s *ChildStdio, spec RunSpec) *sync.WaitGroup {
 func RunUnelevated(ctx context.Context, sys *System, in *RunInput) (*core.RunResult, error) {
 	req := in.Req
 	return RunConfined(ctx, sys, in.Detail, RunSpec{
-		Argv: req.Argv, Dir: commandDir(req), Env: CommandEnv(req.Env, req.Policy.Env, in.Detail.Env), ApplyACLs: true,
+		Argv: req.Argv, Dir: req.WorkDir(), Env: CommandEnv(req.Env, req.Policy.Env, in.Detail.Env), ApplyACLs: true,
 		TTY: ttyOf(req), Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
 		Signals: req.Signals, Resize: req.Resize, Started: req.Started,
 	})
-}
-
-// commandDir is where the command starts: the request's directory, else
-// the workspace.
-func commandDir(req *core.RunRequest) string {
-	if req.Dir != "" {
-		return req.Dir
-	}
-	return req.Policy.Workspace
 }
 
 // ttyOf is the pseudo console's size the request asks for (nil: pipes).

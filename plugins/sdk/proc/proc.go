@@ -88,13 +88,9 @@ type Spec struct {
 // backend that starts something else (a wrapper, a re-exec'd helper) then
 // sets Path and Argv, and adds Configure, AfterStart or KillTree.
 func FromRequest(req *core.RunRequest) Spec {
-	dir := req.Dir
-	if dir == "" {
-		dir = req.Policy.Workspace
-	}
 	return Spec{
 		Argv:    req.Argv,
-		Dir:     dir,
+		Dir:     req.WorkDir(),
 		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
 		Stdin:   req.Stdin,
 		Stdout:  req.Stdout,
