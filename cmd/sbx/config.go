@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/viper"
 
 	"github.com/sbxdev/sbx/core"
 )
@@ -83,6 +82,8 @@ type loadInput struct {
 	// Cwd is sbx's current directory (relative paths in the environment
 	// resolve against it).
 	Cwd string
+	// LookupEnv reads the environment (app.env.LookupEnv).
+	LookupEnv func(string) (string, bool)
 	// Flags is the flag layer (nil origin function when no flags); its
 	// Profile is --profile.
 	Flags layer
@@ -128,7 +129,7 @@ func (a *app) loadConfig(in loadInput) (*config, error) {
 		cfg.ProjectFile.Trusted = true
 	}
 
-	envL, envProbs := envLayer(in.Cwd, home)
+	envL, envProbs := envLayer(in.LookupEnv, in.Cwd, home)
 	probs = append(probs, envProbs...)
 
 	// Defaults, then the files.
@@ -417,30 +418,25 @@ func projectProblems(path, prefix string, s settings, base settings, trusted boo
 	return probs
 }
 
-// envLayer reads the SBX_* variables, through a viper that knows each of
-// envKeys and nothing else (BindEnv): viper finds the variable of a key
-// (envVar) and treats an empty variable as unset. The values are strings;
-// they are parsed here, by values.go, strictly, like the other layers'.
-// Lists of paths are separated by the OS path-list separator (":" or ";"),
-// lists of names by commas; relative paths resolve against cwd.
+// envLayer reads the SBX_* variables through lookup (app.env.LookupEnv):
+// the variable of each of envKeys (envVar) and nothing else; an empty
+// variable counts as unset. The values are strings; they are parsed here, by
+// values.go, strictly, like the other layers'. Lists of paths are separated
+// by the OS path-list separator (":" or ";"), lists of names by commas;
+// relative paths resolve against cwd.
 //
-// viper reads the process environment (os.LookupEnv), not app.env, so
-// tests set SBX_* variables in the process (see exportEnv in the tests).
-func envLayer(cwd, home string) (layer, []string) {
-	vars := viper.New()
-	vars.SetEnvPrefix(envPrefix)
-	vars.SetEnvKeyReplacer(envKeyReplacer)
-	for _, key := range envKeys {
-		// BindEnv fails only without a key.
-		_ = vars.BindEnv(key)
-	}
+// It reads the environment it is given, never the process's: the front-end
+// agent (frontagent_linux.go) runs commands for clients whose environments
+// differ from its own.
+func envLayer(lookup func(string) (string, bool), cwd, home string) (layer, []string) {
 	var s settings
 	var probs []string
 	get := func(key string) (string, bool) {
-		if !vars.IsSet(key) {
+		v, ok := lookup(envVar(key))
+		if !ok || v == "" {
 			return "", false
 		}
-		return vars.GetString(key), true
+		return v, true
 	}
 	bad := func(key string, err error) {
 		probs = append(probs, fmt.Sprintf("environment %s: %v", envVar(key), err))

@@ -51,7 +51,7 @@ func TestEnvLayer_EveryKeyIsReadFromItsVariable(t *testing.T) {
 	for _, key := range envKeys {
 		t.Run(envVar(key), func(t *testing.T) {
 			t.Setenv(envVar(key), values[key])
-			l, probs := envLayer(dir, dir)
+			l, probs := envLayer(os.LookupEnv, dir, dir)
 			if len(probs) > 0 {
 				t.Fatalf("problems: %q", probs)
 			}
@@ -76,7 +76,7 @@ func TestEnvLayer_EmptyVariableIsUnsetAndOthersAreIgnored(t *testing.T) {
 	t.Setenv("SBX_TIMEOUT", "")
 	t.Setenv("SBX_ENV.INHERIT", "false") // not the variable of env.inherit
 	t.Setenv("SBX_PLUGIN_DIRS", "/p")    // plugin_dirs has no variable
-	l, probs := envLayer(t.TempDir(), "")
+	l, probs := envLayer(os.LookupEnv, t.TempDir(), "")
 	if len(probs) > 0 || l.s.Timeout != nil || l.s.EnvInherit != nil || l.s.PluginDirs != nil {
 		t.Errorf("problems %q, settings %+v", probs, l.s)
 	}

@@ -253,7 +253,7 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 		return nil, fmt.Errorf("cannot find the current directory: %w", err)
 	}
 	home := a.home()
-	in := loadInput{Cwd: cwd, Workspace: cwd, WorkspaceOrigin: "current directory"}
+	in := loadInput{Cwd: cwd, LookupEnv: a.env.LookupEnv, Workspace: cwd, WorkspaceOrigin: "current directory"}
 	var probs []string
 	if f := cmd.Flags().Lookup(fCwd); f != nil && f.Changed {
 		ws, err := resolvePath(f.Value.String(), cwd, home)

@@ -79,15 +79,15 @@ var envKeys = []string{
 	kPluginKeepAlive,
 }
 
-// envPrefix and envKeyReplacer are how viper turns a key into its
-// variable (envLayer): SBX_ + the key upper-cased, dots made underscores.
+// envPrefix and envKeyReplacer turn a key into its variable (envLayer):
+// SBX_ + the key upper-cased, dots made underscores.
 const envPrefix = "SBX"
 
 var envKeyReplacer = strings.NewReplacer(".", "_")
 
 // envVar returns the environment variable of key ("env.inherit" →
-// "SBX_ENV_INHERIT"), spelled as viper looks it up, for messages and
-// origins.
+// "SBX_ENV_INHERIT"): the variable envLayer reads, and the name messages
+// and origins give.
 func envVar(key string) string {
 	return envKeyReplacer.Replace(strings.ToUpper(envPrefix + "_" + key))
 }
