@@ -76,7 +76,7 @@ func agentDir(getenv func(string) string) (string, error) {
 // agentKey names the agent of one plugin binary in one environment: a new
 // or changed binary (path, size, modification time, pinned checksum) gets a
 // new agent, and so does a change in the environment variables a plugin may
-// depend on (agentEnv). TMPDIR, for one, decides which temporary directory a
+// depend on (AgentEnv). TMPDIR, for one, decides which temporary directory a
 // policy makes writable, so an agent started with one must never serve a
 // host with another. Other variables do not split agents: tools that set a
 // variable of their own on every call (hyperfine does) would otherwise start
@@ -91,7 +91,7 @@ func agentKey(path, pin string, env []string) (string, error) {
 	var kept []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if agentEnv(k) {
+		if AgentEnv(k) {
 			kept = append(kept, kv)
 		}
 	}
@@ -103,18 +103,6 @@ func agentKey(path, pin string, env []string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
-// agentEnv reports whether a plugin may depend on the environment variable
-// k, which then must be the same for two hosts to share an agent: the
-// temporary directory, home and user, PATH, the XDG directories and the
-// locale. The SDK documents this list: a plugin must not depend on others.
-func agentEnv(k string) bool {
-	switch k {
-	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE":
-		return true
-	}
-	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
-}
-
 // startAgent returns a connection to the agent serving path, starting the
 // agent if none is running.
 func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error) {
@@ -123,7 +111,7 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 		return nil, err
 	}
 	pin, pinned := h.pin(binaryBase(path))
-	key, err := agentKey(path, pin, os.Environ())
+	key, err := agentKey(path, pin, h.environ())
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +189,7 @@ func readAgentState(path, dir string) (agentState, error) {
 func (h *Host) spawnAgent(path, dir, key string) (agentState, error) {
 	fdAddr := filepath.Join(dir, key+".fd")
 	cmd := exec.Command(path)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(h.environ(),
 		plugins.Handshake.MagicCookieKey+"="+plugins.Handshake.MagicCookieValue,
 		fmt.Sprintf("PLUGIN_PROTOCOL_VERSIONS=%d", plugins.ProtocolVersion),
 		"PLUGIN_UNIX_SOCKET_DIR="+dir,

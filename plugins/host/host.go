@@ -62,6 +62,11 @@ type Options struct {
 	KeepAlive time.Duration
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
+	// Environ is the environment agents are keyed by and started with
+	// (see AgentEnv); os.Environ when nil. A program that runs commands
+	// for callers with other environments (the sbx front-end agent) gives
+	// each caller's here, and Getenv to match.
+	Environ func() []string
 }
 
 // Host finds, starts and talks to backend plugins. It is safe for
@@ -91,6 +96,27 @@ func (h *Host) getenv(k string) string {
 		return h.opts.Getenv(k)
 	}
 	return os.Getenv(k)
+}
+
+func (h *Host) environ() []string {
+	if h.opts.Environ != nil {
+		return h.opts.Environ()
+	}
+	return os.Environ()
+}
+
+// AgentEnv reports whether a plugin may depend on the environment variable
+// k, which then must be the same for two hosts to share an agent: the
+// temporary directory, home and user, PATH, the XDG directories and the
+// locale. The SDK documents this list: a plugin must not depend on others.
+// A program that keeps one Host for many callers must give a caller whose
+// values of these differ a Host of its own.
+func AgentEnv(k string) bool {
+	switch k {
+	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE":
+		return true
+	}
+	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
 }
 
 // DefaultBackend is the backend sbx uses when none is named: the one that is
@@ -230,6 +256,7 @@ type pluginProc struct {
 	fdSock *os.File // host end of the descriptor channel; nil without one
 	fdAddr string   // an agent's descriptor socket
 	agent  bool     // a long-lived agent this host does not own
+	ident  binaryIdent
 	sendMu sync.Mutex
 }
 
@@ -284,8 +311,15 @@ func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*plugin
 	if h.closed {
 		return nil, errors.New("sbx host is closed")
 	}
-	if p, ok := h.plugins[path]; ok && !p.exited() {
-		return p, nil
+	if p, ok := h.plugins[path]; ok {
+		if !p.exited() && p.ident == identify(path) {
+			return p, nil
+		}
+		// Gone, or the binary was replaced since: a long-lived Host
+		// (the sbx front-end agent) must not keep talking to an old
+		// plugin.
+		delete(h.plugins, path)
+		p.stop()
 	}
 	var p *pluginProc
 	var err error
@@ -300,8 +334,26 @@ func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*plugin
 			return nil, err
 		}
 	}
+	p.ident = identify(path)
 	h.plugins[path] = p
 	return p, nil
+}
+
+// binaryIdent identifies the contents of a plugin binary cheaply: its size
+// and modification time (what agentKey hashes).
+type binaryIdent struct {
+	size int64
+	mod  int64 // UnixNano
+}
+
+// identify returns path's binaryIdent; the zero value when it cannot be
+// read, which never matches a started plugin's.
+func identify(path string) binaryIdent {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return binaryIdent{size: -1}
+	}
+	return binaryIdent{size: fi.Size(), mod: fi.ModTime().UnixNano()}
 }
 
 func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
