@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -36,24 +37,30 @@ func orphansAdopted() bool { return subreaper.Load() }
 // whole process table). ok is false when that cannot be relied on: this
 // process is not a subreaper (orphans would go to init, out of sight) or
 // the files are missing.
+//
+// It runs after every command, so it reads with plain system calls: os
+// would register each /proc file with the poller and stat it, about three
+// times the calls for the same bytes.
 func selfChildren() (kids []int, ok bool) {
 	if !subreaper.Load() {
 		return nil, false
 	}
-	tasks, err := os.ReadDir("/proc/self/task")
+	tids, err := selfTasks()
 	if err != nil {
 		return nil, false
 	}
 	leader := strconv.Itoa(os.Getpid())
-	for _, t := range tasks {
-		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+	buf := make([]byte, 512)
+	for _, t := range tids {
+		var b []byte
+		b, buf, err = readProcFile("/proc/self/task/"+t+"/children", buf)
 		if err != nil {
 			// Another thread may have ended meanwhile (its children went
 			// to a live thread). The leader, where orphans are
 			// reparented, never ends: its file missing means a kernel
 			// without CONFIG_PROC_CHILDREN, and an empty list could not
 			// be trusted.
-			if os.IsNotExist(err) && t.Name() != leader {
+			if errors.Is(err, unix.ENOENT) && t != leader {
 				continue
 			}
 			return nil, false
@@ -65,6 +72,57 @@ func selfChildren() (kids []int, ok bool) {
 		}
 	}
 	return kids, true
+}
+
+// selfTasks lists the thread ids of this process.
+func selfTasks() ([]string, error) {
+	fd, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// readProcFile reads the whole of a /proc file into buf (grown as needed)
+// and returns the bytes read and the buffer.
+func readProcFile(path string, buf []byte) (data, grown []byte, err error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, buf, err
+	}
+	defer unix.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, buf, err
+		}
+		if m == 0 {
+			return buf[:n], buf, nil
+		}
+		n += m
+	}
 }
 
 // setPdeathsig makes the kernel SIGKILL the command if the thread that
