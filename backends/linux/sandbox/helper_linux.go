@@ -85,7 +85,9 @@ func classOf(err error) string {
 }
 
 // confine applies no_new_privs in every case, then the Landlock ruleset
-// and the seccomp filter of cfg, to this process (all threads). Both need
+// and the seccomp filter of cfg, to the calling thread, which must be
+// locked (runtime.LockOSThread) and must be the one that executes or
+// forks the command: the command inherits them from it. Both need
 // no_new_privs set first (without CAP_SYS_ADMIN); it is set once, here.
 func confine(cfg *Config) error {
 	if err := setNoNewPrivs(); err != nil {

@@ -18,23 +18,28 @@ import (
 // rulesets and rules: the plan already says exactly which access rights
 // are handled and granted for which ABI, so go-landlock's higher-level
 // Config (which derives them from an ABI preset and may downgrade) is not
-// what the helper needs. Its all-threads calls go through libcap's psx,
-// which uses Go's own syscall.AllThreadsSyscall when the binary is built
-// without cgo (as dev.sh builds the dedicated helper: a static binary that
-// starts about a millisecond faster) and psx's C helper otherwise.
+// what the helper needs.
+//
+// no_new_privs, the Landlock domain and the seccomp filter are applied to
+// the calling thread only, which the helper has locked (see confine): it
+// is the thread that executes the command (execve ends every other thread
+// and keeps the caller's credentials, domain and filter) or forks it (a
+// child inherits them from the thread that forks). The all-threads
+// variants (psx signalling every runtime thread, seccomp TSYNC) confined
+// threads that never run the command, for ≈ 0.4 ms per run.
 
-// setNoNewPrivs sets no_new_privs on every thread: setuid binaries cannot
-// regain privileges, and seccomp and Landlock may be used without
+// setNoNewPrivs sets no_new_privs on the calling thread: setuid binaries
+// cannot regain privileges, and seccomp and Landlock may be used without
 // privilege.
 func setNoNewPrivs() error {
-	if err := llsys.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	return nil
 }
 
-// applyLandlock enforces ll on this process (and so on whatever it
-// executes). The caller has set no_new_privs, which landlock_restrict_self
+// applyLandlock enforces ll on the calling thread (and so on whatever it
+// executes or forks). The caller has set no_new_privs, which landlock_restrict_self
 // requires without CAP_SYS_ADMIN. It is strict: the ruleset is built for exactly the planned
 // ABI and fails when the kernel offers less, never downgrading silently.
 // Rule paths are opened with O_NOFOLLOW and must still be of the planned
@@ -69,7 +74,7 @@ func applyLandlock(ll *Landlock) error {
 			}
 		}
 	}
-	if err := llsys.AllThreadsLandlockRestrictSelf(rfd, 0); err != nil {
+	if err := llsys.LandlockRestrictSelf(rfd, 0); err != nil {
 		return fmt.Errorf("%w: landlock_restrict_self: %v", core.ErrPermission, err)
 	}
 	return nil
