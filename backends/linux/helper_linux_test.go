@@ -38,11 +38,21 @@ func TestHelper_DedicatedNextToThePluginElseReexec(t *testing.T) {
 }
 
 // TestHelper_RefusesAnotherConfigVersion: a helper from another build
-// fails with a message that says what to do, and runs nothing.
+// fails with a message that says what to do, and runs nothing: a
+// configuration of another version, or the JSON an older plugin sent.
 func TestHelper_RefusesAnotherConfigVersion(t *testing.T) {
+	other, _ := (&sandbox.Config{Version: sandbox.Version + 1, Path: "/bin/true", Argv: []string{"true"}, Dir: "/"}).MarshalBinary()
+	old, _ := json.Marshal(sandbox.Config{Version: 2, Path: "/bin/true", Argv: []string{"true"}, Dir: "/"})
+	for name, b := range map[string][]byte{"other version": other, "older JSON": old} {
+		t.Run(name, func(t *testing.T) { refusedConfig(t, b) })
+	}
+}
+
+// refusedConfig starts this test binary as the Landlock-mode helper with
+// configuration b and checks that it refuses it as from another build.
+func refusedConfig(t *testing.T, b []byte) {
 	self, err := os.Executable()
 	must(t, err)
-	b, _ := json.Marshal(sandbox.Config{Version: sandbox.Version + 1, Path: "/bin/true", Argv: []string{"true"}, Dir: "/"})
 	cfgR, cfgW, err := os.Pipe()
 	must(t, err)
 	stR, stW, err := os.Pipe()

@@ -45,7 +45,7 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	if err != nil {
 		return nil, fmt.Errorf("%w: linux: %v", core.ErrUnsupported, err)
 	}
-	cfg, err := json.Marshal(hc)
+	cfg, err := hc.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("linux: encoding the run configuration: %w", err)
 	}

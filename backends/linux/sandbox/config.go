@@ -2,8 +2,9 @@ package sandbox
 
 // Version is the version of [Config]. A helper refuses a configuration of
 // another version. 2: mount flags (nosuid, nodev, noexec) come from
-// Mount.Options instead of being chosen by the helper.
-const Version = 2
+// Mount.Options instead of being chosen by the helper. 3: the binary
+// encoding of [Config.MarshalBinary] instead of JSON.
+const Version = 3
 
 // Role names: the plugin starts the helper with one of them as argv[0].
 const (
@@ -19,7 +20,8 @@ const (
 
 // File descriptors the plugin hands to a helper.
 const (
-	// ConfigFD carries the Config as JSON, read to EOF.
+	// ConfigFD carries the Config, encoded by [Config.MarshalBinary],
+	// read to EOF.
 	ConfigFD = 3
 	// StatusFD receives a Status as JSON, written on failure or at exit.
 	StatusFD = 4

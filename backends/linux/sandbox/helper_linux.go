@@ -48,11 +48,11 @@ func readConfig() (*Config, *os.File, error) {
 		return nil, status, fmt.Errorf("reading the run configuration: %w", err)
 	}
 	var cfg Config
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, status, fmt.Errorf("bad run configuration (%d bytes): %v", len(b), err)
-	}
-	if cfg.Version != Version {
-		return nil, status, fmt.Errorf("the sandbox helper %s speaks configuration version %d, the plugin sent %d: install the plugin and sbx-linux-sandbox from the same build (go build -o bin/ ./cmd/...)", os.Args[0], Version, cfg.Version)
+	if err := cfg.UnmarshalBinary(b); err != nil {
+		if errors.Is(err, errOtherBuild) {
+			return nil, status, fmt.Errorf("the sandbox helper %s speaks configuration version %d, the plugin sent another (%v): install the plugin and sbx-linux-sandbox from the same build (go build -o bin/ ./cmd/...)", os.Args[0], Version, err)
+		}
+		return nil, status, fmt.Errorf("bad run configuration (%d bytes): %w", len(b), err)
 	}
 	return &cfg, status, nil
 }
