@@ -39,6 +39,10 @@ build() {
   # seccomp filter there; its sandbox helper loads the result and needs none).
   CGO_ENABLED=0 go build -o bin/ ./cmd/...
   CGO_ENABLED=1 go build -o bin/ ./cmd/sbx-backend-linux
+  # `sbx` is the lean front end (cmd/sbx/front) and `sbx-cli` the full CLI (cmd/sbx) it hands commands to; see
+  # docs/architecture.md (Front end). go build named them after their directories.
+  mv -f bin/sbx bin/sbx-cli
+  mv -f bin/front bin/sbx
 }
 
 try() {

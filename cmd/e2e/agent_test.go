@@ -44,6 +44,9 @@ func newAgentRuntime(t *testing.T) *agentRuntime {
 				syscall.Kill(st.Pid, syscall.SIGKILL)
 			}
 		}
+		for _, pid := range rt.frontAgents() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 		if t.Failed() {
 			rt.logAgentOutput(t)
 		}
@@ -133,6 +136,28 @@ func (rt *agentRuntime) agentsRunning() []int {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		if pid, err := strconv.Atoi(e.Name()); err == nil && rt.isAgent(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// frontAgents returns the live front-end agents (`sbx-cli front-agent`)
+// listening in this runtime directory.
+func (rt *agentRuntime) frontAgents() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !alive(pid) {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) > 3 && args[1] == "front-agent" && args[2] == "--socket" && filepath.Dir(args[3]) == rt.agents {
 			out = append(out, pid)
 		}
 	}

@@ -37,6 +37,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building the binaries:", err)
 		os.Exit(1)
 	}
+	// Installed as dev.sh installs them: sbx is the lean front end, which
+	// hands commands to the full CLI, sbx-cli (or to its resident agent).
+	for _, mv := range [][2]string{{"sbx", "sbx-cli"}, {"front", "sbx"}} {
+		if err := os.Rename(filepath.Join(dir, mv[0]), filepath.Join(dir, mv[1])); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	bad := exec.Command("go", "build", "-o", filepath.Join(dir, "sbx-backend-badproto"),
 		"github.com/sbxdev/sbx/plugins/host/testdata/badproto")
 	bad.Stdout, bad.Stderr = os.Stderr, os.Stderr

@@ -83,6 +83,7 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 		return err
 	}
 	defer set.Close()
+	a.startFrontAgent(set, cfg)
 
 	req := &core.RunRequest{
 		Policy:      cfg.Policy,
@@ -283,4 +284,24 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// startFrontAgent starts a front-end agent where the front end asked for one
+// (environment.FrontSocket), so that the next commands skip this process's
+// start-up, unless the configuration keeps nothing resident
+// (plugin_keepalive = "0") or --debug is on. It is best effort: a failure
+// only means the next command runs cold too. The agent is this process's
+// child; the plugin host is told to keep it (it kills other children after
+// a plugin crash).
+func (a *app) startFrontAgent(set backendSet, cfg *config) {
+	if a.env.FrontSocket == "" || a.env.StartFrontAgent == nil || cfg.PluginKeepAlive <= 0 || a.debug {
+		return
+	}
+	pid, err := a.env.StartFrontAgent(a.env.FrontSocket, cfg.PluginKeepAlive)
+	if err != nil {
+		return
+	}
+	if k, ok := set.(interface{ KeepChild(int) }); ok {
+		k.KeepChild(pid)
+	}
 }

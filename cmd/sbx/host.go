@@ -48,6 +48,9 @@ func (s *hostSet) List(ctx context.Context) []listing {
 
 func (s *hostSet) Close() error { return s.h.Close() }
 
+// KeepChild spares a child sbx started on purpose (host.Host.KeepChild).
+func (s *hostSet) KeepChild(pid int) { s.h.KeepChild(pid) }
+
 // hostDefaultBackend is the backend for this OS.
 func hostDefaultBackend() string { return host.DefaultBackend() }
 

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
 	"os"
 	"os/signal"
 )
 
 func main() {
-	os.Exit(execute(osEnvironment(), os.Args[1:]))
+	env := osEnvironment()
+	// The front end's request for an agent is for sbx alone: neither the
+	// command nor plugins see it.
+	env.FrontSocket = os.Getenv(front.EnvSocket)
+	os.Unsetenv(front.EnvSocket)
+	os.Exit(execute(env, os.Args[1:]))
 }
 
 // osEnvironment is the environment of the real process.
@@ -22,6 +28,8 @@ func osEnvironment() *environment {
 		DefaultBackend: hostDefaultBackend(),
 		Notify:         signal.Notify,
 		StopNotify:     signal.Stop,
+
+		StartFrontAgent: startFrontAgent,
 	}
 	if t := newFileTerminal(os.Stdin, os.Stdout); t.IsTerminal() {
 		e.Terminal = t

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -37,6 +38,19 @@ type environment struct {
 	// Notify and StopNotify are signal.Notify and signal.Stop.
 	Notify     func(c chan<- os.Signal, sig ...os.Signal)
 	StopNotify func(c chan<- os.Signal)
+	// Context is the context commands run in; nil means
+	// context.Background(). The front-end agent cancels it when its
+	// client goes away.
+	Context context.Context
+	// RunOnly makes every command but `sbx run` fail with errFallback
+	// before it does anything: the front-end agent serves only runs.
+	RunOnly bool
+	// FrontSocket is where the lean front end wants a front-end agent to
+	// listen ($SBX_FRONT_SOCKET, which main takes out of the environment):
+	// set when it found none there. `sbx run` then starts one with
+	// StartFrontAgent (nil: never), for the next commands.
+	FrontSocket     string
+	StartFrontAgent func(socket string, idle time.Duration) (pid int, err error)
 }
 
 // app is one invocation of sbx: the environment and the persistent flags.
@@ -58,6 +72,9 @@ var commands = []func(*app) *cobra.Command{
 	newVersionCmd,
 	newCompareCmd,
 	newConformanceCmd,
+	// newFrontAgentCmd is added by init in cmd_frontagent.go: the agent
+	// runs the command tree itself, which a variable initialiser may not
+	// refer back to.
 }
 
 // newRootCmd builds the sbx command tree over env.
@@ -84,6 +101,14 @@ the command cannot be executed; 127 when it is not found.`,
   sbx backends`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	if env.RunOnly {
+		root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+			if cmd.Name() != "run" || cmd.Parent() != cmd.Root() {
+				return errFallback
+			}
+			return nil
+		}
 	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -126,9 +151,16 @@ func (a *app) completeBackends(cmd *cobra.Command, args []string, toComplete str
 func execute(env *environment, args []string) int {
 	root := newRootCmd(env)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
+	ctx := env.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errFallback) {
+		return codeFallback
 	}
 	var es *exitStatus
 	if !errors.As(err, &es) {

@@ -94,7 +94,7 @@ func envVar(key string) string {
 
 // otherEnv are SBX_* variables that are not configuration keys but are
 // known, so that a typo check does not flag them.
-var otherEnv = []string{"SBX_CONFIG", "SBX_PLUGIN_PATH", "SBX_PROBE"}
+var otherEnv = []string{"SBX_CONFIG", "SBX_PLUGIN_PATH", "SBX_PROBE", "SBX_FRONT", "SBX_FRONT_SOCKET"}
 
 // policyKeys are the keys a profile may set (and the trust rules govern).
 var policyKeys = []string{

@@ -77,8 +77,9 @@ type Host struct {
 	mu      sync.Mutex
 	plugins map[string]*pluginProc // by binary path
 	closed  bool
-	// agentPids are the agents this host spawned: its children, which
-	// killOrphans must spare.
+	// agentPids are the agents this host spawned and the children
+	// KeepChild names: children of this process which killOrphans must
+	// spare.
 	agentPids map[int]bool
 }
 
@@ -103,6 +104,16 @@ func (h *Host) environ() []string {
 		return h.opts.Environ()
 	}
 	return os.Environ()
+}
+
+// KeepChild tells the host that pid is a child this program started on
+// purpose and that must outlive it (the sbx front-end agent, say). A host
+// that is a subreaper kills every other child after a plugin crash, since
+// those are the plugin's orphans; it leaves pid alone.
+func (h *Host) KeepChild(pid int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.agentPids[pid] = true
 }
 
 // AgentEnv reports whether a plugin may depend on the environment variable

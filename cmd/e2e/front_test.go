@@ -1,0 +1,209 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests drive the lean front end (bin/sbx, cmd/sbx/front) and its
+// resident agent (`sbx-cli front-agent`): the first `sbx run` runs cold and
+// starts the agent; later ones hand their arguments, environment, current
+// directory and streams to it. What they prove is what a user must not be
+// able to tell apart from the cold path, plus the agent's own rules: a
+// sandboxed caller gets nothing from it, and a caller that dies takes its
+// command with it.
+
+// warmFront runs one command so that the front-end agent of this runtime
+// directory is started, and returns its pid.
+func (rt *agentRuntime) warmFront(t *testing.T, ws string, env ...string) int {
+	t.Helper()
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "true")
+	cmd.Env = append(cmd.Env, env...)
+	if out, err := cmd.CombinedOutput(); exitCode(t, err) != 0 {
+		t.Fatalf("first run: %v\n%s", err, tail(out))
+	}
+	// Not a timing assertion: the bound only keeps a broken start from
+	// hanging the suite.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if pids := rt.frontAgents(); len(pids) == 1 {
+			if socks, _ := filepath.Glob(filepath.Join(rt.agents, "front-*.sock")); len(socks) == 1 {
+				return pids[0]
+			}
+		} else if len(pids) > 1 {
+			t.Fatalf("front-end agents running: %v, want one", pids)
+		}
+		if time.Now().After(deadline) {
+			rt.logAgentOutput(t)
+			t.Fatal("the first run did not leave a front-end agent listening")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exeOf returns the executable a process runs.
+func exeOf(pid int) string {
+	p, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return p
+}
+
+func TestFront_RunsAreServedByTheAgentWithEachCallersEnvironmentDirectoryAndStreams(t *testing.T) {
+	rt := newAgentRuntime(t)
+	home := t.TempDir()
+	agent := rt.warmFront(t, home)
+	for i, tc := range []struct{ foo, data string }{{"one", "first stdin"}, {"two", "second\x00stdin\xff"}} {
+		ws := t.TempDir() // another directory each time
+		marker := uniqueMarker()
+		gate := filepath.Join(ws, "go")
+		script := fmt.Sprintf(`cat; printf '|%%s|%%s' "$FOO" "$PWD"; while [ ! -e %s ]; do sleep 0.02; done; exit 7; : %s`, gate, marker)
+		cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", script)
+		// The same HOME (the e2e helper sets it to the workspace): an
+		// agent serves one environment of the variables plugins may
+		// read, and HOME is one of them.
+		cmd.Env = append(cmd.Env, "FOO="+tc.foo, "HOME="+home)
+		cmd.Stdin = strings.NewReader(tc.data)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		must(t, cmd.Start())
+		waitCommand(t, marker, cmd.Process.Pid, 1)
+		// Served by the agent: the front end is still itself (on the
+		// cold path it would have become sbx-cli), and the command does
+		// not descend from it.
+		if exe := exeOf(cmd.Process.Pid); filepath.Base(exe) != "sbx" {
+			t.Errorf("run %d: the front end runs %s; want it waiting on the agent", i+1, exe)
+		}
+		for _, pid := range commandPids(marker, cmd.Process.Pid) {
+			if contains(ancestors(pid), cmd.Process.Pid) {
+				t.Errorf("run %d: the command descends from the front end: it ran cold", i+1)
+			}
+		}
+		must(t, os.WriteFile(gate, nil, 0o600))
+		if code := exitCode(t, cmd.Wait()); code != 7 {
+			t.Fatalf("run %d: exit %d, want 7; stderr:\n%s", i+1, code, tail(stderr.Bytes()))
+		}
+		if want := tc.data + "|" + tc.foo + "|" + ws; stdout.String() != want {
+			t.Errorf("run %d: stdout %q, want %q", i+1, stdout.String(), want)
+		}
+	}
+	if got := rt.frontAgents(); len(got) != 1 || got[0] != agent {
+		t.Errorf("front-end agents %v, want the first one (%d) only", got, agent)
+	}
+}
+
+func TestFront_SandboxedCallerCannotUseTheAgentToEscape(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	// The host's /tmp is not writable (the workspace and the target are
+	// both under it): Landlock can then keep .git read-only in the
+	// workspace, and the write below aims outside every writable root.
+	// TMPDIR is in the workspace, for the inner sbx's plugin socket; it
+	// is the same for every command here, so that the inner front end
+	// computes the outer agent's socket and really asks it.
+	tmp := filepath.Join(ws, "tmp")
+	must(t, os.Mkdir(tmp, 0o700))
+	env := []string{"SBX_WRITABLE_TMP=false", "TMPDIR=" + tmp}
+	rt.warmFront(t, ws, env...)
+	landlock := func(args ...string) *exec.Cmd {
+		cmd := rt.sbx(t, ws, "5m", append([]string{"--backend=linux-landlock", "run"}, args...)...)
+		cmd.Env = append(cmd.Env, env...)
+		return cmd
+	}
+	probe := landlock("--", "true")
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("linux-landlock cannot run here: %v\n%s", err, tail(out))
+	}
+	outside := filepath.Join(t.TempDir(), "escaped")
+	// Inside the sandbox, ask for no sandbox at all: the agent outside
+	// must refuse the caller (it runs with no_new_privs), so the inner
+	// sbx runs inside the sandbox and the write is refused.
+	inner := fmt.Sprintf("%s --backend=none run --best-effort -- sh -c 'echo x > %s'", filepath.Join(binDir, "sbx"), outside)
+	out, err := landlock("--", "/bin/sh", "-c", inner).CombinedOutput()
+	if exitCode(t, err) == 0 {
+		t.Errorf("the inner write reported success:\n%s", tail(out))
+	}
+	if !bytes.Contains(out, []byte("escaped: Permission denied")) {
+		t.Errorf("want the shell's permission error for the write, got:\n%s", out)
+	}
+	// And the agent was asked, and said no.
+	logs, _ := filepath.Glob(filepath.Join(rt.agents, "front-*.sock.log"))
+	var log []byte
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		log = append(log, b...)
+	}
+	if !bytes.Contains(log, []byte("refused a client")) || !bytes.Contains(log, []byte("no_new_privs")) {
+		t.Errorf("the front-end agent's log does not show the sandboxed caller refused:\n%s", log)
+	}
+	if _, err := os.Stat(outside); err == nil {
+		t.Fatalf("a command inside linux-landlock wrote %s through the front-end agent:\n%s", outside, tail(out))
+	}
+}
+
+func TestFront_KilledFrontEndTakesItsCommandWithIt(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	agent := rt.warmFront(t, ws)
+	marker := uniqueMarker()
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c",
+		fmt.Sprintf("setsid sh -c 'sleep 1000; : %[1]s' & sleep 1000; : %[1]s", marker))
+	must(t, cmd.Start())
+	waitCommand(t, marker, cmd.Process.Pid, 2)
+	must(t, cmd.Process.Signal(syscall.SIGKILL))
+	cmd.Wait()
+	waitGone(t, marker)
+	if got := rt.frontAgents(); len(got) != 1 || got[0] != agent {
+		t.Errorf("front-end agents %v after the kill, want %d still serving", got, agent)
+	}
+}
+
+func TestFront_SignalsReachTheCommand(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	marker := uniqueMarker()
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c",
+		fmt.Sprintf("trap 'exit 42' TERM; while :; do sleep 0.02; done; : %s", marker))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	must(t, cmd.Start())
+	waitCommand(t, marker, cmd.Process.Pid, 1)
+	must(t, cmd.Process.Signal(syscall.SIGTERM))
+	if code := exitCode(t, cmd.Wait()); code != 42 {
+		t.Fatalf("exit %d, want 42 (the command's TERM trap); stderr:\n%s", code, tail(stderr.Bytes()))
+	}
+}
+
+func TestFront_OtherCommandsAndKeepAliveZeroRunTheFullCLI(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	// Declined by the agent, run by sbx-cli: the same output as sbx-cli's.
+	got, err := rt.sbx(t, ws, "5m", "version").Output()
+	must(t, err)
+	direct := exec.Command(filepath.Join(binDir, "sbx-cli"), "version")
+	direct.Env = rt.sbx(t, ws, "5m").Env
+	want, err := direct.Output()
+	must(t, err)
+	if !bytes.Equal(got, want) {
+		t.Errorf("sbx version through the front end:\n%s\nwant sbx-cli's:\n%s", got, want)
+	}
+
+	// plugin_keepalive = "0": nothing resident is started.
+	cold := newAgentRuntime(t)
+	cmd := cold.sbx(t, ws, "0", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "exit 5")
+	if code := exitCode(t, cmd.Run()); code != 5 {
+		t.Fatalf("exit %d, want 5", code)
+	}
+	if got := cold.frontAgents(); len(got) != 0 {
+		t.Errorf("front-end agents %v started with plugin_keepalive = 0", got)
+	}
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
+	"github.com/sbxdev/sbx/plugins/host"
+)
+
+// The front-end agent is a resident copy of this CLI that runs `sbx run`
+// for the lean front end (cmd/sbx/front, see package front). It runs the
+// same command tree as the CLI does, in process, against each client's
+// environment (arguments, variables, current directory, streams, terminal,
+// forwarded signals), and keeps one plugin host, so that the plugin
+// connections outlive a command.
+//
+// What it serves and what it declines (the front end then runs the full CLI
+// itself, as if no agent were there):
+//   - only `sbx run`; every other command is cheap enough cold and may
+//     print things a resident process should not cache;
+//   - not with plugin_keepalive = "0" (the user asked for nothing resident)
+//     nor with --debug (plugin logs go to the command's own stderr);
+//   - one plugin configuration (plugin_dirs, plugin_checksums, keep-alive)
+//     and one agent environment (front.EnvKey) per agent: the first
+//     request's. The front end names agents by their environment already;
+//     another plugin configuration is declined, so that one subreaper
+//     process never holds two hosts that could kill each other's agents.
+//   - clients that fail host.CheckPeer (another user, another pid
+//     namespace, or a sandboxed process: a command inside a sandbox must
+//     never run something outside it).
+
+// frontAgent is the state of a serving agent.
+type frontAgent struct {
+	log io.Writer
+
+	mu     sync.Mutex
+	active int
+	last   time.Time
+	// set is the plugin host, created by the first request that needs
+	// one; key is its plugin configuration and agent environment.
+	set    backendSet
+	setKey string
+}
+
+// serveFrontAgent listens on socket until no command has run for idle.
+// A second agent for the same socket exits at once.
+func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
+	if err := front.PrivateDir(filepath.Dir(socket)); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(socket+".lock", os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil // another agent serves this socket
+		}
+		return err
+	}
+	l, err := front.Listen(socket)
+	if err != nil {
+		return err
+	}
+	l.Check = func(c *net.UnixConn) error {
+		err := host.CheckPeer(c)
+		if err != nil {
+			fmt.Fprintf(log, "sbx front-agent: refused a client: %v\n", err)
+		}
+		return err
+	}
+	d := &frontAgent{log: log, last: time.Now()}
+	go d.expire(l, idle)
+	var wg sync.WaitGroup
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			break // closed by expire
+		}
+		d.begin()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.end()
+			d.serve(c)
+		}()
+	}
+	wg.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.set != nil {
+		d.set.Close()
+	}
+	return nil
+}
+
+func (d *frontAgent) begin() {
+	d.mu.Lock()
+	d.active++
+	d.mu.Unlock()
+}
+
+func (d *frontAgent) end() {
+	d.mu.Lock()
+	d.active--
+	d.last = time.Now()
+	d.mu.Unlock()
+}
+
+// expire closes l once nothing has run for idle. The plugin agents this
+// agent talks to idle out after the same keep-alive counted from their last
+// call, which is a little earlier than this agent's last activity; so this
+// agent leaves a tenth earlier, and never holds a connection to a plugin
+// agent that has just left.
+func (d *frontAgent) expire(l *front.Listener, idle time.Duration) {
+	idle -= idle / 10
+	for {
+		d.mu.Lock()
+		wait := idle - time.Since(d.last)
+		done := d.active == 0 && wait <= 0
+		d.mu.Unlock()
+		if done {
+			l.Close()
+			return
+		}
+		if wait <= 0 {
+			wait = idle / 4
+		}
+		time.Sleep(wait)
+	}
+}
+
+// serve answers one front end.
+func (d *frontAgent) serve(c *front.Conn) {
+	defer c.Close()
+	req, files, err := c.Request()
+	if err != nil {
+		fmt.Fprintf(d.log, "sbx front-agent: %v\n", err)
+		return
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if err := req.Validate(); err != nil {
+		c.Fallback(err.Error())
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig := newSignalRelay(cancel)
+	go sig.pump(c.Signals())
+	code := execute(d.environment(ctx, req, files, sig), req.Args)
+	if code == codeFallback {
+		c.Fallback("declined")
+		return
+	}
+	c.Exit(code)
+}
+
+// environment is the client's environment, as main builds the process's.
+func (d *frontAgent) environment(ctx context.Context, req front.Request, files [3]*os.File, sig *signalRelay) *environment {
+	lookup := func(k string) (string, bool) {
+		for i := len(req.Env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(req.Env[i], k+"="); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+	e := &environment{
+		Context:        ctx,
+		RunOnly:        true,
+		Stdin:          files[0],
+		Stdout:         files[1],
+		Stderr:         files[2],
+		LookupEnv:      lookup,
+		Environ:        func() []string { return slices.Clone(req.Env) },
+		Getwd:          func() (string, error) { return req.Dir, nil },
+		DefaultBackend: hostDefaultBackend(),
+		Notify:         sig.notify,
+		StopNotify:     sig.stop,
+	}
+	e.Backends = func(o pluginOptions) (backendSet, error) { return d.backends(o, req.Env) }
+	if t := newFileTerminal(files[0], files[1]); t.IsTerminal() {
+		e.Terminal = t
+	}
+	return e
+}
+
+// backends returns the agent's plugin host, creating it on first use.
+func (d *frontAgent) backends(o pluginOptions, environ []string) (backendSet, error) {
+	if o.KeepAlive <= 0 || o.Stderr != io.Discard {
+		return nil, errFallback
+	}
+	pins := make([]string, 0, len(o.Pins))
+	for k, v := range o.Pins {
+		pins = append(pins, k+"="+v)
+	}
+	slices.Sort(pins)
+	key := fmt.Sprintf("%q %q %s %q", o.Dirs, pins, o.KeepAlive, front.EnvKey(environ))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.set == nil {
+		// The host reads SBX_PLUGIN_PATH and XDG_RUNTIME_DIR from the
+		// first request's environment and keys plugin agents by it;
+		// requests with another EnvKey never reach it.
+		hostEnv := slices.Clone(environ)
+		getenv := func(k string) string {
+			for i := len(hostEnv) - 1; i >= 0; i-- {
+				if v, ok := strings.CutPrefix(hostEnv[i], k+"="); ok {
+					return v
+				}
+			}
+			return ""
+		}
+		d.set = &hostSet{h: host.New(host.Options{
+			Dirs:      o.Dirs,
+			Pins:      o.Pins,
+			Subreaper: true,
+			KeepAlive: o.KeepAlive,
+			Getenv:    getenv,
+			Environ:   func() []string { return hostEnv },
+		})}
+		d.setKey = key
+	}
+	if key != d.setKey {
+		return nil, errFallback
+	}
+	return sharedSet{d.set}, nil
+}
+
+// sharedSet is the agent's host lent to one command: closing it keeps the
+// plugin connections for the next.
+type sharedSet struct{ backendSet }
+
+func (sharedSet) Close() error { return nil }
+
+// signalRelay delivers the signals a front end forwards to the channels the
+// command tree registered (environment.Notify), as os/signal would.
+type signalRelay struct {
+	mu     sync.Mutex
+	subs   map[chan<- os.Signal][]os.Signal
+	cancel context.CancelFunc
+}
+
+func newSignalRelay(cancel context.CancelFunc) *signalRelay {
+	return &signalRelay{subs: map[chan<- os.Signal][]os.Signal{}, cancel: cancel}
+}
+
+func (r *signalRelay) notify(c chan<- os.Signal, sig ...os.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.subs[c] = append(r.subs[c], sig...)
+}
+
+func (r *signalRelay) stop(c chan<- os.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.subs, c)
+}
+
+// pump relays in until the front end hangs up, which cancels the command
+// (the front end died, so its command must too). A signal nobody asked for
+// does what it would have done to the CLI: a resize is ignored, the others
+// end it.
+func (r *signalRelay) pump(in <-chan syscall.Signal) {
+	defer r.cancel()
+	for s := range in {
+		delivered := false
+		r.mu.Lock()
+		for c, sigs := range r.subs {
+			if slices.Contains(sigs, os.Signal(s)) {
+				delivered = true
+				select {
+				case c <- s:
+				default:
+				}
+			}
+		}
+		r.mu.Unlock()
+		if !delivered && s != unix.SIGWINCH {
+			r.cancel()
+		}
+	}
+}
+
+// startFrontAgent starts the front-end agent for socket, detached (its own
+// session, standard streams on /dev/null, log next to the socket), and
+// returns its pid.
+func startFrontAgent(socket string, idle time.Duration) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	if err := front.PrivateDir(filepath.Dir(socket)); err != nil {
+		return 0, err
+	}
+	logf, err := os.OpenFile(socket+".log", os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, "front-agent", "--socket", socket, "--idle", idle.String())
+	cmd.Dir = "/"
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	go cmd.Wait() // reaped if it exits while this sbx still runs
+	return cmd.Process.Pid, nil
+}

@@ -1,0 +1,164 @@
+package front
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Version is the protocol version a Request carries. A server that does not
+// speak it answers with a fallback.
+const Version = 1
+
+// EnvSocket names the environment variable through which the front end tells
+// the full CLI it runs on the cold path (no agent answered): its value is
+// the socket an agent should listen on, and the CLI may start one there for
+// the next commands.
+const EnvSocket = "SBX_FRONT_SOCKET"
+
+// EnvDisable, set to "0", makes the front end skip the agent and always run
+// the full CLI (for debugging, or to measure the cold path).
+const EnvDisable = "SBX_FRONT"
+
+// KeyEnv reports whether the environment variable k takes part in choosing
+// an agent: the variables plugin agents are keyed by (plugins/host
+// AgentEnv: temporary directory, home, user, PATH, XDG_*, LC_*, locale) and
+// the plugin search path. Two front ends whose values of these differ talk
+// to different agents, so that one agent serves a single such environment.
+func KeyEnv(k string) bool {
+	switch k {
+	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE", "SBX_PLUGIN_PATH":
+		return true
+	}
+	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
+}
+
+// EnvKey returns the KeyEnv variables of environ, sorted: equal keys mean
+// the same agent environment.
+func EnvKey(environ []string) string {
+	var kept []string
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); KeyEnv(k) {
+			kept = append(kept, kv)
+		}
+	}
+	sort.Strings(kept)
+	return strings.Join(kept, "\x00")
+}
+
+// maxFrame bounds a frame so that a confused or hostile peer cannot make the
+// other end allocate without limit. A request carries the arguments and the
+// environment, which the kernel already limits to a few MiB (ARG_MAX).
+const maxFrame = 16 << 20
+
+// Frame types.
+const (
+	frameRequest  = 'R'
+	frameSignal   = 'S'
+	frameExit     = 'X'
+	frameFallback = 'F'
+)
+
+// Request is what the front end asks the agent to run: sbx's own command
+// line (without the program name), environment and current directory. The
+// standard streams travel beside it as descriptors.
+type Request struct {
+	// Version is the protocol version (Version).
+	Version int `json:"v"`
+	// Args are sbx's arguments, as in os.Args[1:].
+	Args []string `json:"args"`
+	// Env is the client's environment, as in os.Environ().
+	Env []string `json:"env"`
+	// Dir is the client's current directory (absolute).
+	Dir string `json:"dir"`
+}
+
+// Validate reports what is wrong with a request a server received.
+func (r Request) Validate() error {
+	if r.Version != Version {
+		return fmt.Errorf("protocol version %d, this agent speaks %d", r.Version, Version)
+	}
+	if r.Dir == "" || r.Dir[0] != '/' {
+		return fmt.Errorf("current directory %q is not absolute", r.Dir)
+	}
+	return nil
+}
+
+// Reply is the server's one answer.
+type Reply struct {
+	// Fallback means the server ran nothing: the client runs the full CLI.
+	Fallback bool
+	// Reason says why, for a fallback.
+	Reason string
+	// Code is sbx's exit status, when not a fallback.
+	Code int
+}
+
+// ErrProtocol: the peer sent something this end does not understand.
+var ErrProtocol = errors.New("sbx front protocol error")
+
+// frame encodes one frame of type t.
+func frame(t byte, payload []byte) []byte {
+	b := make([]byte, 5+len(payload))
+	binary.BigEndian.PutUint32(b, uint32(1+len(payload)))
+	b[4] = t
+	copy(b[5:], payload)
+	return b
+}
+
+// readFrame reads one frame from r.
+func readFrame(r io.Reader) (t byte, payload []byte, err error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size == 0 || size > maxFrame {
+		return 0, nil, fmt.Errorf("%w: frame of %d bytes", ErrProtocol, size)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r, body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	return body[0], body[1:], nil
+}
+
+// encodeRequest is the request frame.
+func encodeRequest(r Request) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(b)+1 > maxFrame {
+		return nil, fmt.Errorf("request of %d bytes is larger than %d", len(b), maxFrame)
+	}
+	return frame(frameRequest, b), nil
+}
+
+// decodeReply decodes the server's answer frame.
+func decodeReply(t byte, payload []byte) (Reply, error) {
+	switch t {
+	case frameExit:
+		if len(payload) != 4 {
+			return Reply{}, fmt.Errorf("%w: exit frame of %d bytes", ErrProtocol, len(payload))
+		}
+		return Reply{Code: int(int32(binary.BigEndian.Uint32(payload)))}, nil
+	case frameFallback:
+		return Reply{Fallback: true, Reason: string(payload)}, nil
+	}
+	return Reply{}, fmt.Errorf("%w: unexpected frame type %q", ErrProtocol, t)
+}
+
+// exitFrame is the exit answer.
+func exitFrame(code int) []byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
+	return frame(frameExit, b[:])
+}
