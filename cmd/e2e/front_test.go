@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // These tests drive the lean front end (bin/sbx, cmd/sbx/front) and its
@@ -205,5 +208,52 @@ func TestFront_OtherCommandsAndKeepAliveZeroRunTheFullCLI(t *testing.T) {
 	}
 	if got := cold.frontAgents(); len(got) != 0 {
 		t.Errorf("front-end agents %v started with plugin_keepalive = 0", got)
+	}
+}
+
+func TestFront_TerminalSessionThroughTheAgentFollowsResizes(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws, "TERM=dumb")
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-i")
+	cmd.Env = append(cmd.Env, "PS1=$ ", "TERM=dumb")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	must(t, err)
+	defer ptmx.Close()
+	out := &syncBuffer{}
+	go io.Copy(out, ptmx)
+	send := func(s string) { ptmx.Write([]byte(s)) }
+	expect := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(out.String(), what) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("never saw %q; output so far:\n%s", what, out.String())
+	}
+	send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
+	expect("IS-A-TTY-42")
+	if exe := exeOf(cmd.Process.Pid); filepath.Base(exe) != "sbx" {
+		t.Fatalf("the front end runs %s: the session ran cold, not through the agent", exe)
+	}
+	send("stty size | sed 's/ /x/'\n")
+	expect("33x101")
+	// The kernel signals the front end (the terminal's foreground
+	// process); the agent resizes the command's terminal.
+	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 21, Cols: 77}))
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "21x77") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the resize never reached the command; output:\n%s", out.String())
+		}
+		send("stty size | sed 's/ /x/'\n")
+		time.Sleep(100 * time.Millisecond)
+	}
+	send("exit 7\n")
+	if got := exitCode(t, cmd.Wait()); got != 7 {
+		t.Fatalf("exit %d, want 7; output:\n%s", got, out.String())
 	}
 }
