@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,9 +97,18 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 		}
 		return nil
 	}
+	var held []int
+	defer func() {
+		if len(held) > 0 {
+			go release(held)
+		}
+	}()
 	spec.AfterStart = func(pid int) error {
 		cfgR.Close()
 		stW.Close()
+		if pl.Mode == ModeNamespaces {
+			held = holdNamespaces(pid, pl.Loopback)
+		}
 		if pl.Mode == ModeNamespaces && cg != nil {
 			if fd, err := unix.PidfdOpen(pid, 0); err == nil {
 				pidfd = fd
@@ -188,6 +198,38 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 		}
 	}
 	return res, nil
+}
+
+// holdNamespaces opens the mount, IPC, UTS and (withNet) network
+// namespaces of the helper pid, the namespaces init (alive or not yet
+// reaped, so the pid is its own). Holding them moves their teardown off
+// the end of the run: without a reference left, the init's exit pays for
+// unmounting the sandbox's whole mount tree (an RCU grace period) before
+// the plugin even learns that it exited, ≈ 0.5 ms a run here. release
+// drops them afterwards, in the background. Only the plugin holds these
+// descriptors (close-on-exec); nothing runs in the namespaces any more by
+// then, since the pid namespace died with its init. Best effort: a
+// namespace that cannot be opened is simply torn down at exit, as before.
+func holdNamespaces(pid int, withNet bool) []int {
+	names := []string{"mnt", "ipc", "uts"}
+	if withNet {
+		names = append(names, "net")
+	}
+	var fds []int
+	for _, n := range names {
+		if fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/"+n, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+// release closes descriptors of holdNamespaces; the last reference to a
+// namespace tears it down in the closing thread.
+func release(fds []int) {
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+	}
 }
 
 // readStatus reads what the helper reported (nothing when the command was
