@@ -3,7 +3,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,8 +61,7 @@ func report(status *os.File, st Status) {
 	if status == nil {
 		return
 	}
-	b, _ := json.Marshal(st)
-	_, _ = status.Write(b)
+	_, _ = status.Write(encodeStatus(st))
 }
 
 // fail reports a setup error and returns the helper's exit code.

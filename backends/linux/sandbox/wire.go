@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // The configuration travels from the plugin to the helper in a small
@@ -214,4 +216,68 @@ func (r *reader) strs() []string {
 		l[i] = r.str()
 	}
 	return l
+}
+
+// encodeStatus writes st as the JSON object encoding/json would make of
+// it (the plugin decodes it with encoding/json), without encoding/json in
+// the helper: its first use there cost ≈ 0.1 ms at the end of every
+// namespaces run.
+func encodeStatus(st Status) []byte {
+	b := []byte{'{'}
+	sep := func() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+	}
+	if st.Error != "" {
+		b = append(b, `"error":`...)
+		b = appendJSONString(b, st.Error)
+	}
+	if st.Class != "" {
+		sep()
+		b = append(b, `"class":`...)
+		b = appendJSONString(b, st.Class)
+	}
+	if st.Exit != nil {
+		sep()
+		b = append(b, `"exit":`...)
+		b = strconv.AppendInt(b, int64(*st.Exit), 10)
+	}
+	if st.Signal != 0 {
+		sep()
+		b = append(b, `"signal":`...)
+		b = strconv.AppendInt(b, int64(st.Signal), 10)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD (as
+// encoding/json does).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

@@ -78,3 +78,30 @@ func TestConfigBinary_OtherBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeStatus_IsWhatEncodingJSONReads: the helper's hand-written JSON
+// decodes to the same Status, whatever the error text holds.
+func TestEncodeStatus_IsWhatEncodingJSONReads(t *testing.T) {
+	code := -3
+	for _, st := range []Status{
+		{},
+		{Exit: &code, Signal: 9},
+		{Error: "quote \" backslash \\ nul \x00 tab \t newline \n del \x7f é \u2028 😀", Class: "not found"},
+		{Error: "invalid utf-8 \xff\xfe end", Class: "permission", Exit: &code},
+	} {
+		b := encodeStatus(st)
+		var got Status
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		// What encoding/json itself makes of st, read back.
+		std, _ := json.Marshal(st)
+		var want Status
+		if err := json.Unmarshal(std, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q decodes to %+v, want %+v (%s)", b, got, want, std)
+		}
+	}
+}
