@@ -12,8 +12,9 @@ const ProtocolVersion = 1
 // APIVersion is the backend API version (MAJOR.MINOR) exchanged in Hello.
 // MINOR grows with additive changes to backend.proto; a host refuses a
 // plugin with another MAJOR. History: 1.0 first version; 1.1 adds
-// RunStart.host_prints_downgrades.
-const APIVersion = "1.1"
+// RunStart.host_prints_downgrades; 1.2 adds planning inside Run (feature
+// FeatureRunPlan) and RunStart.no_started_pid.
+const APIVersion = "1.2"
 
 // BinaryPrefix starts the file name of every backend plugin:
 // sbx-backend-NAME (sbx-backend-NAME.exe on Windows).
@@ -29,6 +30,11 @@ const (
 	FeatureStdioFDs = "stdio-fds"
 	// FeatureSetup: some backend of the plugin implements core.Setuper.
 	FeatureSetup = "setup"
+	// FeatureRunPlan: the plugin plans a run inside the Run stream when
+	// asked (RunStart.plan_in_run), so the host needs no Plan call before
+	// it, and skips sending the plan when its report is one the host
+	// already checked (API 1.2).
+	FeatureRunPlan = "run-plan"
 )
 
 // EnvFDChannel names the environment variable that tells a plugin which

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
@@ -132,4 +137,82 @@ func (b *Backend) Setup(ctx context.Context, req core.SetupRequest, progress io.
 // supportsFDs reports whether runs may pass descriptors to this plugin.
 func (b *Backend) supportsFDs() bool {
 	return (b.p.fdSock != nil || b.p.fdAddr != "") && b.p.hasFeature(plugins.FeatureStdioFDs) && b.h.opts.Stdio != StdioStream
+}
+
+// planCache remembers, per connection to a plugin, the plans this host has
+// checked, by backend and policy, with the digest the plugin gave their
+// reports: a later run of the same policy sends the digest, and a plugin
+// whose fresh plan has that report starts the command without sending the
+// plan and waiting for the host's verdict (API 1.2, feature run-plan). A
+// plan is never used without the plugin's say-so: only its digest travels,
+// and the plugin compares it with the plan it makes for the run.
+type planCache struct {
+	mu sync.Mutex
+	m  map[string]checkedPlan
+}
+
+// checkedPlan is a plan the host checked, and its report's digest.
+type checkedPlan struct {
+	plan   *core.Plan
+	digest []byte
+}
+
+// maxCachedPlans bounds a connection's cache: a long-lived host running
+// commands in many workspaces keeps the most recent few.
+const maxCachedPlans = 32
+
+func (c *planCache) get(key string) (checkedPlan, bool) {
+	if c == nil {
+		return checkedPlan{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[key]
+	return p, ok
+}
+
+func (c *planCache) put(key string, plan *core.Plan, digest []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]checkedPlan{}
+	}
+	if _, ok := c.m[key]; !ok && len(c.m) >= maxCachedPlans {
+		for k := range c.m { // any one: the map's order is random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[key] = checkedPlan{plan: plan, digest: digest}
+}
+
+// planCaches holds the plan cache of each plugin connection, without
+// keeping the connection alive: an entry goes when its pluginProc does.
+var planCaches sync.Map // weak.Pointer[pluginProc] -> *planCache
+
+// cacheOf returns the plan cache of the connection p.
+func cacheOf(p *pluginProc) *planCache {
+	key := weak.Make(p)
+	if c, ok := planCaches.Load(key); ok {
+		return c.(*planCache)
+	}
+	c, loaded := planCaches.LoadOrStore(key, &planCache{})
+	if !loaded {
+		runtime.AddCleanup(p, func(k weak.Pointer[pluginProc]) { planCaches.Delete(k) }, key)
+	}
+	return c.(*planCache)
+}
+
+// planCacheKey names a backend and a policy: the policy's deterministic
+// wire encoding. ok is false when the policy cannot be encoded (nothing is
+// cached then).
+func planCacheKey(backend string, policy *pb.Policy) (key string, ok bool) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(policy)
+	if err != nil {
+		return "", false
+	}
+	return backend + "\x00" + string(b), true
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,10 +10,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins"
 	"github.com/sbxdev/sbx/plugins/internal/fdpass"
 	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
@@ -21,10 +24,17 @@ import (
 
 // Run runs a command with the backend and waits for it.
 //
-// The host fails closed on its own side too: it asks for the plan first and
-// refuses, with *core.NotEnforcedError, a policy the report says the backend
-// cannot hold at the strength req.Accept allows, whatever the plugin would
-// have done. Downgrades the run accepts are printed to req.Diagnostics.
+// The host fails closed on its own side too: it checks the plan before the
+// command starts and refuses, with *core.NotEnforcedError, a policy the
+// report says the backend cannot hold at the strength req.Accept allows,
+// whatever the plugin would have done. Downgrades the run accepts are
+// printed to req.Diagnostics before the command starts.
+//
+// With a plugin of API 1.2 (feature run-plan) the plan comes inside the Run
+// stream, and the plugin waits for the host's verdict before it starts
+// anything; when its report is one this host already checked for the same
+// backend and policy on this connection, the plugin starts at once. Older
+// plugins are asked for the plan with Plan first.
 //
 // Standard streams: when every stream is an *os.File (or nil) and the
 // plugin is local, the files themselves are passed to the plugin and on to
@@ -34,16 +44,22 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if len(req.Argv) == 0 {
 		return nil, &core.PolicyError{Problems: []core.Problem{{Field: "argv", Reason: "no command to run"}}}
 	}
-	plan, err := b.Plan(ctx, req.Policy)
-	if err != nil {
-		return nil, err
+	planInRun := b.p.hasFeature(plugins.FeatureRunPlan)
+	// plan is the checked plan of the run; nil while the plugin's is due.
+	var plan *core.Plan
+	if !planInRun {
+		var err error
+		if plan, err = b.Plan(ctx, req.Policy); err != nil {
+			return nil, err
+		}
+		if err := plan.Report.Check(req.Accept); err != nil {
+			return nil, err
+		}
+		// Print the accepted downgrades now, before the command can write
+		// to the same terminal (its output does not pass through this
+		// process).
+		plan.Report.WriteDowngrades(req.Diagnostics)
 	}
-	if err := plan.Report.Check(req.Accept); err != nil {
-		return nil, err
-	}
-	// Print the accepted downgrades now, before the command can write to
-	// the same terminal (its output does not pass through this process).
-	plan.Report.WriteDowngrades(req.Diagnostics)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -68,6 +84,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		Env:           req.Env,
 
 		HostPrintsDowngrades: true,
+		NoStartedPid:         req.Started == nil,
 	}
 	if req.TTY != nil {
 		start.Tty = &pb.WindowSize{Rows: uint32(req.TTY.Rows), Cols: uint32(req.TTY.Cols)}
@@ -84,18 +101,45 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		start.Stdio = pb.Stdio_STDIO_STREAM
 		start.HasStdin, start.HasStdout, start.HasStderr = req.Stdin != nil, req.Stdout != nil, req.Stderr != nil
 	}
+	streamsStdin := streamed && req.Stdin != nil
+
+	var plans *planCache
+	var planKey string
+	// printed are the downgrade lines printed before the start message,
+	// from a cached plan.
+	var printed map[string]bool
+	if planInRun {
+		start.PlanInRun = true
+		if k, ok := planCacheKey(b.name, start.Policy); ok {
+			plans, planKey = cacheOf(b.p), k
+		}
+		// A digest lets the plugin start without waiting for the host,
+		// and stdin must not flow before it may start: only without
+		// stdin to stream.
+		if c, ok := plans.get(planKey); ok && !streamsStdin && c.plan.Report.Check(req.Accept) == nil {
+			start.CheckedReportDigest = c.digest
+			plan = c.plan
+			printed = writeDowngrades(req.Diagnostics, plan.Report, nil)
+		}
+	}
 	if err := send(&pb.RunInput{Msg: &pb.RunInput_Start{Start: start}}); err != nil {
 		return nil, b.err(err)
 	}
 
 	done := make(chan struct{})
 	defer close(done)
-	if streamed && req.Stdin != nil {
-		go copyStdin(req.Stdin, send, done)
+	startStdin := func() {
+		if streamsStdin {
+			go copyStdin(req.Stdin, send, done)
+		}
+	}
+	if plan != nil {
+		startStdin()
 	}
 	go forwardControl(req.Signals, req.Resize, send, done)
 
 	var res *core.RunResult
+	planned := false
 	for {
 		m, err := stream.Recv()
 		if err == io.EOF {
@@ -103,6 +147,27 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		}
 		if err != nil {
 			return nil, b.err(err)
+		}
+		if p, ok := m.Msg.(*pb.RunOutput_Plan); ok {
+			if !planInRun || planned {
+				return nil, fmt.Errorf("plugin %s sent a plan it was not asked for: %w", b.p.path, core.ErrProtocol)
+			}
+			planned = true
+			if plan, err = b.checkRunPlan(req, p.Plan); err != nil {
+				return nil, err // cancelling the stream tells the plugin
+			}
+			printed = writeDowngrades(req.Diagnostics, plan.Report, printed)
+			if d := p.Plan.GetReportDigest(); len(d) > 0 {
+				plans.put(planKey, plan, d)
+			}
+			if err := send(&pb.RunInput{Msg: &pb.RunInput_Proceed{Proceed: true}}); err != nil {
+				return nil, b.err(err)
+			}
+			startStdin()
+			continue
+		}
+		if plan == nil {
+			return nil, fmt.Errorf("plugin %s started the run before the host checked its plan: %w", b.p.path, core.ErrProtocol)
 		}
 		switch x := m.Msg.(type) {
 		case *pb.RunOutput_StartedPid:
@@ -138,11 +203,55 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		}
 		return nil, fmt.Errorf("backend plugin %s ended the run without an exit status: %w", b.p.path, core.ErrProtocol)
 	}
-	if len(res.Report.Elements) == 0 {
+	if len(res.Report.Elements) == 0 && plan != nil {
 		res.Report = plan.Report
+		res.Report.Elements = append([]core.Element(nil), plan.Report.Elements...)
 	}
 	res.Report.Backend = b.name
 	return res, nil
+}
+
+// checkRunPlan checks a plan the plugin sent inside Run as Plan's answer is
+// checked: it must account for every element of the policy, and its report
+// must hold at the strength req.Accept allows.
+func (b *Backend) checkRunPlan(req *core.RunRequest, m *pb.RunPlan) (*core.Plan, error) {
+	plan := wire.PlanFromProto(m.GetPlan())
+	if plan == nil {
+		return nil, fmt.Errorf("plugin %s sent an empty plan: %w", b.p.path, core.ErrProtocol)
+	}
+	if err := checkReport(req.Policy, plan.Report); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", b.p.path, err)
+	}
+	plan.Report.Backend = b.name
+	if err := plan.Report.Check(req.Accept); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// writeDowngrades prints r's downgrade lines to w, but for those in
+// printed, and returns the lines printed so far. A run that started from
+// a cached plan printed its lines before the start message; should the
+// plugin's fresh plan differ, only its new lines are printed.
+func writeDowngrades(w io.Writer, r core.Report, printed map[string]bool) map[string]bool {
+	if w == nil {
+		return printed
+	}
+	var buf bytes.Buffer
+	r.WriteDowngrades(&buf)
+	if buf.Len() == 0 {
+		return printed
+	}
+	if printed == nil {
+		printed = map[string]bool{}
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line != "" && !printed[line] {
+			printed[line] = true
+			_, _ = io.WriteString(w, line)
+		}
+	}
+	return printed
 }
 
 // stdioFiles returns the request's streams as files when each is an

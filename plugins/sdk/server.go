@@ -97,6 +97,7 @@ func (s *server) Hello(_ context.Context, req *pb.HelloRequest) (*pb.HelloRespon
 	if s.fds != nil {
 		resp.Features = append(resp.Features, plugins.FeatureStdioFDs)
 	}
+	resp.Features = append(resp.Features, plugins.FeatureRunPlan)
 	for _, b := range s.backends {
 		if _, ok := b.(core.Setuper); ok {
 			resp.Features = append(resp.Features, plugins.FeatureSetup)
@@ -208,9 +209,11 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 		Argv:   start.Argv,
 		Dir:    start.Dir,
 		Env:    start.Env,
-		Started: func(pid int) {
+	}
+	if !start.NoStartedPid {
+		req.Started = func(pid int) {
 			_ = out.send(&pb.RunOutput{Msg: &pb.RunOutput_StartedPid{StartedPid: int64(pid)}})
-		},
+		}
 	}
 	diag := &lineWriter{send: func(line string) error {
 		return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Diagnostic{Diagnostic: line}})
@@ -259,8 +262,21 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 	signals := make(chan core.Signal, 8)
 	resize := make(chan core.WindowSize, 8)
 	req.Signals, req.Resize = signals, resize
-	go receiveInput(ctx, stream, stdinW, signals, resize)
+	var proceed chan struct{}
+	if start.PlanInRun {
+		proceed = make(chan struct{})
+	}
+	inputDone := make(chan struct{})
+	go func() {
+		defer close(inputDone)
+		receiveInput(ctx, stream, stdinW, signals, resize, proceed)
+	}()
 
+	if start.PlanInRun {
+		if err := s.planInRun(ctx, b, p, start.CheckedReportDigest, out, proceed, inputDone); err != nil {
+			return err
+		}
+	}
 	res, runErr := b.Run(ctx, req)
 	diag.flush()
 	if runErr != nil {
@@ -269,9 +285,48 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 	return out.send(&pb.RunOutput{Msg: &pb.RunOutput_Exit{Exit: wire.ResultToProto(res)}})
 }
 
+// planInRun is the plan step of a run with RunStart.plan_in_run: it plans
+// the run and, unless the report is the one the host says it checked
+// (digest), sends the plan and waits until the host's proceed closes
+// proceed. It returns a status error when planning fails, or when the host
+// went away or stopped sending instead (inputDone; it refused the plan).
+func (s *server) planInRun(ctx context.Context, b core.Backend, p core.Policy, checked []byte, out *sender,
+	proceed, inputDone <-chan struct{}) error {
+	plan, err := b.Plan(ctx, p)
+	if err != nil {
+		return wire.ToStatus(err)
+	}
+	m := wire.PlanToProto(plan)
+	digest, err := wire.ReportDigest(m.Report)
+	if err != nil {
+		return wire.ToStatus(fmt.Errorf("encoding the plan's report: %v: %w", err, core.ErrProtocol))
+	}
+	if len(checked) > 0 && bytes.Equal(digest, checked) {
+		return nil
+	}
+	if err := out.send(&pb.RunOutput{Msg: &pb.RunOutput_Plan{Plan: &pb.RunPlan{Plan: m, ReportDigest: digest}}}); err != nil {
+		return err
+	}
+	select {
+	case <-proceed:
+		return nil
+	case <-ctx.Done():
+		return wire.ToStatus(fmt.Errorf("the host did not accept the plan (%w): %w", context.Cause(ctx), core.ErrCanceled))
+	case <-inputDone:
+		select {
+		case <-proceed: // the host accepted, then closed its side
+			return nil
+		default:
+		}
+		return wire.ToStatus(fmt.Errorf("the host stopped sending before it accepted the plan: %w", core.ErrCanceled))
+	}
+}
+
 // receiveInput feeds host messages to the run until the host stops sending.
+// With a plan step, proceed is closed when the host accepts the plan; the
+// host sends no stdin before that (signals may come, and are kept).
 func receiveInput(ctx context.Context, stream pb.Backend_RunServer, stdinW *io.PipeWriter,
-	signals chan<- core.Signal, resize chan<- core.WindowSize) {
+	signals chan<- core.Signal, resize chan<- core.WindowSize, proceed chan struct{}) {
 	closeStdin := func() {
 		if stdinW != nil {
 			stdinW.Close()
@@ -279,6 +334,7 @@ func receiveInput(ctx context.Context, stream pb.Backend_RunServer, stdinW *io.P
 		}
 	}
 	defer closeStdin()
+	sigs := &signalQueue{ctx: ctx, out: signals}
 	for {
 		in, err := stream.Recv()
 		if err != nil {
@@ -294,12 +350,13 @@ func receiveInput(ctx context.Context, stream pb.Backend_RunServer, stdinW *io.P
 			}
 		case *pb.RunInput_StdinClose:
 			closeStdin()
-		case *pb.RunInput_Signal:
-			select {
-			case signals <- core.Signal(m.Signal):
-			case <-ctx.Done():
-				return
+		case *pb.RunInput_Proceed:
+			if proceed != nil {
+				close(proceed)
+				proceed = nil
 			}
+		case *pb.RunInput_Signal:
+			sigs.push(core.Signal(m.Signal))
 		case *pb.RunInput_Resize:
 			if m.Resize != nil {
 				select {
@@ -307,6 +364,48 @@ func receiveInput(ctx context.Context, stream pb.Backend_RunServer, stdinW *io.P
 				default: // a newer size will follow
 				}
 			}
+		}
+	}
+}
+
+// signalQueue hands signals to the run in the order they came, without
+// ever blocking the receive loop: nothing reads them before the command has
+// started, and the loop must still see proceed (and stdin) meanwhile. Its
+// goroutine runs only while signals wait.
+type signalQueue struct {
+	ctx context.Context
+	out chan<- core.Signal
+
+	mu      sync.Mutex
+	q       []core.Signal
+	running bool
+}
+
+func (s *signalQueue) push(sig core.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.q = append(s.q, sig)
+	if !s.running {
+		s.running = true
+		go s.deliver()
+	}
+}
+
+func (s *signalQueue) deliver() {
+	for {
+		s.mu.Lock()
+		if len(s.q) == 0 {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		sig := s.q[0]
+		s.q = s.q[1:]
+		s.mu.Unlock()
+		select {
+		case s.out <- sig:
+		case <-s.ctx.Done():
+			return
 		}
 	}
 }

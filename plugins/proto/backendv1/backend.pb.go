@@ -17,6 +17,19 @@
 //     Stdout/Stderr/Diagnostic messages, and Exit last. The host sends stdin
 //     data, signals and window sizes. Cancelling the stream kills the
 //     command's whole process tree.
+//  5. Planning inside Run (API 1.2, feature "run-plan"): a host that must
+//     check the plan before the command starts need not call Plan first.
+//     It sets RunStart.plan_in_run; the plugin plans and sends the plan
+//     (RunOutput.plan, with a digest of its report) before it starts
+//     anything, and waits for RunInput.proceed, which the host sends once
+//     it has checked the report (or it cancels the stream). When the start
+//     message carries the digest of a report the host already checked for
+//     the same backend and policy (checked_report_digest) and the plugin's
+//     fresh plan has that same report, the plugin starts the command at
+//     once and sends no plan: one message each way per command. The host
+//     sends no stdin before proceed, and sends a digest only when it has no
+//     stdin to stream. Older plugins do not announce the feature and get
+//     Plan, then Run.
 //
 // Standard streams: with stdio = STDIO_STREAM the command's stdin, stdout and
 // stderr travel in Run messages. With stdio = STDIO_FDS (feature
@@ -1379,8 +1392,19 @@ type RunStart struct {
 	// so because a line the plugin sent could reach the user's terminal after
 	// the command's first output, which goes there directly.
 	HostPrintsDowngrades bool `protobuf:"varint,14,opt,name=host_prints_downgrades,json=hostPrintsDowngrades,proto3" json:"host_prints_downgrades,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// API 1.2 (feature "run-plan"): plan the run and send the plan before
+	// starting anything, then wait for RunInput.proceed; see 5. above.
+	PlanInRun bool `protobuf:"varint,15,opt,name=plan_in_run,json=planInRun,proto3" json:"plan_in_run,omitempty"`
+	// With plan_in_run: the digest (RunPlan.report_digest, as this plugin
+	// computed it) of a report the host has already checked for this backend
+	// and policy. When the fresh plan's report has the same digest, the
+	// plugin starts the command without sending the plan or waiting.
+	CheckedReportDigest []byte `protobuf:"bytes,16,opt,name=checked_report_digest,json=checkedReportDigest,proto3" json:"checked_report_digest,omitempty"`
+	// API 1.2: the host does not need RunOutput.started_pid; the plugin may
+	// leave it out.
+	NoStartedPid  bool `protobuf:"varint,17,opt,name=no_started_pid,json=noStartedPid,proto3" json:"no_started_pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunStart) Reset() {
@@ -1511,6 +1535,83 @@ func (x *RunStart) GetHostPrintsDowngrades() bool {
 	return false
 }
 
+func (x *RunStart) GetPlanInRun() bool {
+	if x != nil {
+		return x.PlanInRun
+	}
+	return false
+}
+
+func (x *RunStart) GetCheckedReportDigest() []byte {
+	if x != nil {
+		return x.CheckedReportDigest
+	}
+	return nil
+}
+
+func (x *RunStart) GetNoStartedPid() bool {
+	if x != nil {
+		return x.NoStartedPid
+	}
+	return false
+}
+
+// RunPlan is the plan of a run with RunStart.plan_in_run (API 1.2).
+type RunPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Plan  *Plan                  `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	// SHA-256 of the plan's report in the plugin's deterministic encoding;
+	// the host sends it back as RunStart.checked_report_digest. It is only
+	// ever compared by the plugin that made it.
+	ReportDigest  []byte `protobuf:"bytes,2,opt,name=report_digest,json=reportDigest,proto3" json:"report_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunPlan) Reset() {
+	*x = RunPlan{}
+	mi := &file_backend_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunPlan) ProtoMessage() {}
+
+func (x *RunPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunPlan.ProtoReflect.Descriptor instead.
+func (*RunPlan) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RunPlan) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *RunPlan) GetReportDigest() []byte {
+	if x != nil {
+		return x.ReportDigest
+	}
+	return nil
+}
+
 type RunInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -1520,6 +1621,7 @@ type RunInput struct {
 	//	*RunInput_StdinClose
 	//	*RunInput_Signal
 	//	*RunInput_Resize
+	//	*RunInput_Proceed
 	Msg           isRunInput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1527,7 +1629,7 @@ type RunInput struct {
 
 func (x *RunInput) Reset() {
 	*x = RunInput{}
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1641,7 @@ func (x *RunInput) String() string {
 func (*RunInput) ProtoMessage() {}
 
 func (x *RunInput) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1654,7 @@ func (x *RunInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInput.ProtoReflect.Descriptor instead.
 func (*RunInput) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{20}
+	return file_backend_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunInput) GetMsg() isRunInput_Msg {
@@ -1607,6 +1709,15 @@ func (x *RunInput) GetResize() *WindowSize {
 	return nil
 }
 
+func (x *RunInput) GetProceed() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*RunInput_Proceed); ok {
+			return x.Proceed
+		}
+	}
+	return false
+}
+
 type isRunInput_Msg interface {
 	isRunInput_Msg()
 }
@@ -1633,6 +1744,12 @@ type RunInput_Resize struct {
 	Resize *WindowSize `protobuf:"bytes,5,opt,name=resize,proto3,oneof"`
 }
 
+type RunInput_Proceed struct {
+	// The host checked the run's plan (RunOutput.plan): start the command
+	// (API 1.2).
+	Proceed bool `protobuf:"varint,6,opt,name=proceed,proto3,oneof"`
+}
+
 func (*RunInput_Start) isRunInput_Msg() {}
 
 func (*RunInput_Stdin) isRunInput_Msg() {}
@@ -1642,6 +1759,8 @@ func (*RunInput_StdinClose) isRunInput_Msg() {}
 func (*RunInput_Signal) isRunInput_Msg() {}
 
 func (*RunInput_Resize) isRunInput_Msg() {}
+
+func (*RunInput_Proceed) isRunInput_Msg() {}
 
 type RunResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1657,7 +1776,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +1788,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +1801,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21}
+	return file_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RunResult) GetExitCode() int32 {
@@ -1736,6 +1855,7 @@ type RunOutput struct {
 	//	*RunOutput_Stderr
 	//	*RunOutput_Diagnostic
 	//	*RunOutput_Exit
+	//	*RunOutput_Plan
 	Msg           isRunOutput_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1743,7 +1863,7 @@ type RunOutput struct {
 
 func (x *RunOutput) Reset() {
 	*x = RunOutput{}
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1875,7 @@ func (x *RunOutput) String() string {
 func (*RunOutput) ProtoMessage() {}
 
 func (x *RunOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1888,7 @@ func (x *RunOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunOutput.ProtoReflect.Descriptor instead.
 func (*RunOutput) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{22}
+	return file_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RunOutput) GetMsg() isRunOutput_Msg {
@@ -1823,6 +1943,15 @@ func (x *RunOutput) GetExit() *RunResult {
 	return nil
 }
 
+func (x *RunOutput) GetPlan() *RunPlan {
+	if x != nil {
+		if x, ok := x.Msg.(*RunOutput_Plan); ok {
+			return x.Plan
+		}
+	}
+	return nil
+}
+
 type isRunOutput_Msg interface {
 	isRunOutput_Msg()
 }
@@ -1849,6 +1978,12 @@ type RunOutput_Exit struct {
 	Exit *RunResult `protobuf:"bytes,5,opt,name=exit,proto3,oneof"`
 }
 
+type RunOutput_Plan struct {
+	// With RunStart.plan_in_run: the run's plan, sent before anything
+	// starts (API 1.2).
+	Plan *RunPlan `protobuf:"bytes,6,opt,name=plan,proto3,oneof"`
+}
+
 func (*RunOutput_StartedPid) isRunOutput_Msg() {}
 
 func (*RunOutput_Stdout) isRunOutput_Msg() {}
@@ -1858,6 +1993,8 @@ func (*RunOutput_Stderr) isRunOutput_Msg() {}
 func (*RunOutput_Diagnostic) isRunOutput_Msg() {}
 
 func (*RunOutput_Exit) isRunOutput_Msg() {}
+
+func (*RunOutput_Plan) isRunOutput_Msg() {}
 
 // ErrorDetail rides in the details of every error status a plugin returns.
 type ErrorDetail struct {
@@ -1878,7 +2015,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2027,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2040,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{23}
+	return file_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ErrorDetail) GetClass() string {
@@ -1952,7 +2089,7 @@ type Problem struct {
 
 func (x *Problem) Reset() {
 	*x = Problem{}
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2101,7 @@ func (x *Problem) String() string {
 func (*Problem) ProtoMessage() {}
 
 func (x *Problem) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2114,7 @@ func (x *Problem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Problem.ProtoReflect.Descriptor instead.
 func (*Problem) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{24}
+	return file_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Problem) GetField() string {
@@ -2112,7 +2249,7 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
-	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xdd\x03\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xd7\x04\n" +
 	"\bRunStart\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12.\n" +
 	"\x06policy\x18\x02 \x01(\v2\x16.sbx.backend.v1.PolicyR\x06policy\x12%\n" +
@@ -2131,14 +2268,21 @@ const file_backend_proto_rawDesc = "" +
 	"has_stdout\x18\f \x01(\bR\thasStdout\x12\x1d\n" +
 	"\n" +
 	"has_stderr\x18\r \x01(\bR\thasStderr\x124\n" +
-	"\x16host_prints_downgrades\x18\x0e \x01(\bR\x14hostPrintsDowngrades\"\xce\x01\n" +
+	"\x16host_prints_downgrades\x18\x0e \x01(\bR\x14hostPrintsDowngrades\x12\x1e\n" +
+	"\vplan_in_run\x18\x0f \x01(\bR\tplanInRun\x122\n" +
+	"\x15checked_report_digest\x18\x10 \x01(\fR\x13checkedReportDigest\x12$\n" +
+	"\x0eno_started_pid\x18\x11 \x01(\bR\fnoStartedPid\"X\n" +
+	"\aRunPlan\x12(\n" +
+	"\x04plan\x18\x01 \x01(\v2\x14.sbx.backend.v1.PlanR\x04plan\x12#\n" +
+	"\rreport_digest\x18\x02 \x01(\fR\freportDigest\"\xea\x01\n" +
 	"\bRunInput\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x18.sbx.backend.v1.RunStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12!\n" +
 	"\vstdin_close\x18\x03 \x01(\bH\x00R\n" +
 	"stdinClose\x12\x18\n" +
 	"\x06signal\x18\x04 \x01(\x05H\x00R\x06signal\x124\n" +
-	"\x06resize\x18\x05 \x01(\v2\x1a.sbx.backend.v1.WindowSizeH\x00R\x06resizeB\x05\n" +
+	"\x06resize\x18\x05 \x01(\v2\x1a.sbx.backend.v1.WindowSizeH\x00R\x06resize\x12\x1a\n" +
+	"\aproceed\x18\x06 \x01(\bH\x00R\aproceedB\x05\n" +
 	"\x03msg\"\xd5\x01\n" +
 	"\tRunResult\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
@@ -2147,7 +2291,7 @@ const file_backend_proto_rawDesc = "" +
 	"\x0elimit_exceeded\x18\x04 \x01(\tR\rlimitExceeded\x12\x1f\n" +
 	"\vduration_ns\x18\x05 \x01(\x03R\n" +
 	"durationNs\x12.\n" +
-	"\x06report\x18\x06 \x01(\v2\x16.sbx.backend.v1.ReportR\x06report\"\xbc\x01\n" +
+	"\x06report\x18\x06 \x01(\v2\x16.sbx.backend.v1.ReportR\x06report\"\xeb\x01\n" +
 	"\tRunOutput\x12!\n" +
 	"\vstarted_pid\x18\x01 \x01(\x03H\x00R\n" +
 	"startedPid\x12\x18\n" +
@@ -2156,7 +2300,8 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"diagnostic\x18\x04 \x01(\tH\x00R\n" +
 	"diagnostic\x12/\n" +
-	"\x04exit\x18\x05 \x01(\v2\x19.sbx.backend.v1.RunResultH\x00R\x04exitB\x05\n" +
+	"\x04exit\x18\x05 \x01(\v2\x19.sbx.backend.v1.RunResultH\x00R\x04exit\x12-\n" +
+	"\x04plan\x18\x06 \x01(\v2\x17.sbx.backend.v1.RunPlanH\x00R\x04planB\x05\n" +
 	"\x03msg\"\xbb\x01\n" +
 	"\vErrorDetail\x12\x14\n" +
 	"\x05class\x18\x01 \x01(\tR\x05class\x123\n" +
@@ -2192,7 +2337,7 @@ func file_backend_proto_rawDescGZIP() []byte {
 }
 
 var file_backend_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_backend_proto_goTypes = []any{
 	(Stdio)(0),                  // 0: sbx.backend.v1.Stdio
 	(*HelloRequest)(nil),        // 1: sbx.backend.v1.HelloRequest
@@ -2215,13 +2360,14 @@ var file_backend_proto_goTypes = []any{
 	(*Plan)(nil),                // 18: sbx.backend.v1.Plan
 	(*WindowSize)(nil),          // 19: sbx.backend.v1.WindowSize
 	(*RunStart)(nil),            // 20: sbx.backend.v1.RunStart
-	(*RunInput)(nil),            // 21: sbx.backend.v1.RunInput
-	(*RunResult)(nil),           // 22: sbx.backend.v1.RunResult
-	(*RunOutput)(nil),           // 23: sbx.backend.v1.RunOutput
-	(*ErrorDetail)(nil),         // 24: sbx.backend.v1.ErrorDetail
-	(*Problem)(nil),             // 25: sbx.backend.v1.Problem
-	nil,                         // 26: sbx.backend.v1.Policy.EnvSetEntry
-	nil,                         // 27: sbx.backend.v1.Info.FactsEntry
+	(*RunPlan)(nil),             // 21: sbx.backend.v1.RunPlan
+	(*RunInput)(nil),            // 22: sbx.backend.v1.RunInput
+	(*RunResult)(nil),           // 23: sbx.backend.v1.RunResult
+	(*RunOutput)(nil),           // 24: sbx.backend.v1.RunOutput
+	(*ErrorDetail)(nil),         // 25: sbx.backend.v1.ErrorDetail
+	(*Problem)(nil),             // 26: sbx.backend.v1.Problem
+	nil,                         // 27: sbx.backend.v1.Policy.EnvSetEntry
+	nil,                         // 28: sbx.backend.v1.Info.FactsEntry
 }
 var file_backend_proto_depIdxs = []int32{
 	14, // 0: sbx.backend.v1.InfoResponse.info:type_name -> sbx.backend.v1.Info
@@ -2229,38 +2375,40 @@ var file_backend_proto_depIdxs = []int32{
 	18, // 2: sbx.backend.v1.PlanResponse.plan:type_name -> sbx.backend.v1.Plan
 	12, // 3: sbx.backend.v1.SetupRequest.policy:type_name -> sbx.backend.v1.Policy
 	11, // 4: sbx.backend.v1.SetupStatusResponse.items:type_name -> sbx.backend.v1.SetupItem
-	26, // 5: sbx.backend.v1.Policy.env_set:type_name -> sbx.backend.v1.Policy.EnvSetEntry
+	27, // 5: sbx.backend.v1.Policy.env_set:type_name -> sbx.backend.v1.Policy.EnvSetEntry
 	13, // 6: sbx.backend.v1.Info.capabilities:type_name -> sbx.backend.v1.Capabilities
-	27, // 7: sbx.backend.v1.Info.facts:type_name -> sbx.backend.v1.Info.FactsEntry
+	28, // 7: sbx.backend.v1.Info.facts:type_name -> sbx.backend.v1.Info.FactsEntry
 	15, // 8: sbx.backend.v1.Report.elements:type_name -> sbx.backend.v1.Element
 	16, // 9: sbx.backend.v1.Plan.report:type_name -> sbx.backend.v1.Report
 	17, // 10: sbx.backend.v1.Plan.steps:type_name -> sbx.backend.v1.Step
 	12, // 11: sbx.backend.v1.RunStart.policy:type_name -> sbx.backend.v1.Policy
 	0,  // 12: sbx.backend.v1.RunStart.stdio:type_name -> sbx.backend.v1.Stdio
 	19, // 13: sbx.backend.v1.RunStart.tty:type_name -> sbx.backend.v1.WindowSize
-	20, // 14: sbx.backend.v1.RunInput.start:type_name -> sbx.backend.v1.RunStart
-	19, // 15: sbx.backend.v1.RunInput.resize:type_name -> sbx.backend.v1.WindowSize
-	16, // 16: sbx.backend.v1.RunResult.report:type_name -> sbx.backend.v1.Report
-	22, // 17: sbx.backend.v1.RunOutput.exit:type_name -> sbx.backend.v1.RunResult
-	25, // 18: sbx.backend.v1.ErrorDetail.problems:type_name -> sbx.backend.v1.Problem
-	15, // 19: sbx.backend.v1.ErrorDetail.elements:type_name -> sbx.backend.v1.Element
-	1,  // 20: sbx.backend.v1.Backend.Hello:input_type -> sbx.backend.v1.HelloRequest
-	3,  // 21: sbx.backend.v1.Backend.Info:input_type -> sbx.backend.v1.InfoRequest
-	5,  // 22: sbx.backend.v1.Backend.Plan:input_type -> sbx.backend.v1.PlanRequest
-	21, // 23: sbx.backend.v1.Backend.Run:input_type -> sbx.backend.v1.RunInput
-	7,  // 24: sbx.backend.v1.Backend.Setup:input_type -> sbx.backend.v1.SetupRequest
-	9,  // 25: sbx.backend.v1.Backend.SetupStatus:input_type -> sbx.backend.v1.SetupStatusRequest
-	2,  // 26: sbx.backend.v1.Backend.Hello:output_type -> sbx.backend.v1.HelloResponse
-	4,  // 27: sbx.backend.v1.Backend.Info:output_type -> sbx.backend.v1.InfoResponse
-	6,  // 28: sbx.backend.v1.Backend.Plan:output_type -> sbx.backend.v1.PlanResponse
-	23, // 29: sbx.backend.v1.Backend.Run:output_type -> sbx.backend.v1.RunOutput
-	8,  // 30: sbx.backend.v1.Backend.Setup:output_type -> sbx.backend.v1.SetupProgress
-	10, // 31: sbx.backend.v1.Backend.SetupStatus:output_type -> sbx.backend.v1.SetupStatusResponse
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	18, // 14: sbx.backend.v1.RunPlan.plan:type_name -> sbx.backend.v1.Plan
+	20, // 15: sbx.backend.v1.RunInput.start:type_name -> sbx.backend.v1.RunStart
+	19, // 16: sbx.backend.v1.RunInput.resize:type_name -> sbx.backend.v1.WindowSize
+	16, // 17: sbx.backend.v1.RunResult.report:type_name -> sbx.backend.v1.Report
+	23, // 18: sbx.backend.v1.RunOutput.exit:type_name -> sbx.backend.v1.RunResult
+	21, // 19: sbx.backend.v1.RunOutput.plan:type_name -> sbx.backend.v1.RunPlan
+	26, // 20: sbx.backend.v1.ErrorDetail.problems:type_name -> sbx.backend.v1.Problem
+	15, // 21: sbx.backend.v1.ErrorDetail.elements:type_name -> sbx.backend.v1.Element
+	1,  // 22: sbx.backend.v1.Backend.Hello:input_type -> sbx.backend.v1.HelloRequest
+	3,  // 23: sbx.backend.v1.Backend.Info:input_type -> sbx.backend.v1.InfoRequest
+	5,  // 24: sbx.backend.v1.Backend.Plan:input_type -> sbx.backend.v1.PlanRequest
+	22, // 25: sbx.backend.v1.Backend.Run:input_type -> sbx.backend.v1.RunInput
+	7,  // 26: sbx.backend.v1.Backend.Setup:input_type -> sbx.backend.v1.SetupRequest
+	9,  // 27: sbx.backend.v1.Backend.SetupStatus:input_type -> sbx.backend.v1.SetupStatusRequest
+	2,  // 28: sbx.backend.v1.Backend.Hello:output_type -> sbx.backend.v1.HelloResponse
+	4,  // 29: sbx.backend.v1.Backend.Info:output_type -> sbx.backend.v1.InfoResponse
+	6,  // 30: sbx.backend.v1.Backend.Plan:output_type -> sbx.backend.v1.PlanResponse
+	24, // 31: sbx.backend.v1.Backend.Run:output_type -> sbx.backend.v1.RunOutput
+	8,  // 32: sbx.backend.v1.Backend.Setup:output_type -> sbx.backend.v1.SetupProgress
+	10, // 33: sbx.backend.v1.Backend.SetupStatus:output_type -> sbx.backend.v1.SetupStatusResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
@@ -2268,19 +2416,21 @@ func file_backend_proto_init() {
 	if File_backend_proto != nil {
 		return
 	}
-	file_backend_proto_msgTypes[20].OneofWrappers = []any{
+	file_backend_proto_msgTypes[21].OneofWrappers = []any{
 		(*RunInput_Start)(nil),
 		(*RunInput_Stdin)(nil),
 		(*RunInput_StdinClose)(nil),
 		(*RunInput_Signal)(nil),
 		(*RunInput_Resize)(nil),
+		(*RunInput_Proceed)(nil),
 	}
-	file_backend_proto_msgTypes[22].OneofWrappers = []any{
+	file_backend_proto_msgTypes[23].OneofWrappers = []any{
 		(*RunOutput_StartedPid)(nil),
 		(*RunOutput_Stdout)(nil),
 		(*RunOutput_Stderr)(nil),
 		(*RunOutput_Diagnostic)(nil),
 		(*RunOutput_Exit)(nil),
+		(*RunOutput_Plan)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2288,7 +2438,7 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

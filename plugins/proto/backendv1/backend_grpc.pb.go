@@ -17,6 +17,19 @@
 //     Stdout/Stderr/Diagnostic messages, and Exit last. The host sends stdin
 //     data, signals and window sizes. Cancelling the stream kills the
 //     command's whole process tree.
+//  5. Planning inside Run (API 1.2, feature "run-plan"): a host that must
+//     check the plan before the command starts need not call Plan first.
+//     It sets RunStart.plan_in_run; the plugin plans and sends the plan
+//     (RunOutput.plan, with a digest of its report) before it starts
+//     anything, and waits for RunInput.proceed, which the host sends once
+//     it has checked the report (or it cancels the stream). When the start
+//     message carries the digest of a report the host already checked for
+//     the same backend and policy (checked_report_digest) and the plugin's
+//     fresh plan has that same report, the plugin starts the command at
+//     once and sends no plan: one message each way per command. The host
+//     sends no stdin before proceed, and sends a digest only when it has no
+//     stdin to stream. Older plugins do not announce the feature and get
+//     Plan, then Run.
 //
 // Standard streams: with stdio = STDIO_STREAM the command's stdin, stdout and
 // stderr travel in Run messages. With stdio = STDIO_FDS (feature
