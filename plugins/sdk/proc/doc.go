@@ -80,9 +80,9 @@
 //
 // The command also gets Pdeathsig=SIGKILL, so it dies if the plugin dies.
 // The kernel ties that signal to the thread that forked the child, not the
-// process, and Go may retire threads: Run starts and waits for the child
-// from a goroutine locked to its OS thread (runtime.LockOSThread) for the
-// child's whole life.
+// process, and Go may retire threads: Run starts the child from its own
+// goroutine, locked to its OS thread (runtime.LockOSThread) until the child
+// has been waited for.
 //
 // macOS: the same freeze-and-kill over the process table read with sysctl
 // kern.proc.all (no cgo needed: parent, process group, and the session from

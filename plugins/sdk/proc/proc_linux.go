@@ -45,7 +45,12 @@ func selfChildren() (kids []int, ok bool) {
 	if !subreaper.Load() {
 		return nil, false
 	}
-	tids, err := selfTasks()
+	dir, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer unix.Close(dir)
+	tids, err := dirNames(dir)
 	if err != nil {
 		return nil, false
 	}
@@ -53,7 +58,7 @@ func selfChildren() (kids []int, ok bool) {
 	buf := make([]byte, 512)
 	for _, t := range tids {
 		var b []byte
-		b, buf, err = readProcFile("/proc/self/task/"+t+"/children", buf)
+		b, buf, err = readProcFile(dir, t+"/children", buf)
 		if err != nil {
 			// Another thread may have ended meanwhile (its children went
 			// to a live thread). The leader, where orphans are
@@ -74,13 +79,8 @@ func selfChildren() (kids []int, ok bool) {
 	return kids, true
 }
 
-// selfTasks lists the thread ids of this process.
-func selfTasks() ([]string, error) {
-	fd, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
+// dirNames lists the entries of the directory open at fd.
+func dirNames(fd int) ([]string, error) {
 	var names []string
 	buf := make([]byte, 4096)
 	for {
@@ -98,10 +98,11 @@ func selfTasks() ([]string, error) {
 	}
 }
 
-// readProcFile reads the whole of a /proc file into buf (grown as needed)
-// and returns the bytes read and the buffer.
-func readProcFile(path string, buf []byte) (data, grown []byte, err error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readProcFile reads the whole of the /proc file at path, relative to the
+// directory open at dir, into buf (grown as needed) and returns the bytes
+// read and the buffer.
+func readProcFile(dir int, path string, buf []byte) (data, grown []byte, err error) {
+	fd, err := unix.Openat(dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, buf, err
 	}
@@ -126,7 +127,7 @@ func readProcFile(path string, buf []byte) (data, grown []byte, err error) {
 }
 
 // setPdeathsig makes the kernel SIGKILL the command if the thread that
-// started it dies (launch keeps that thread locked for the child's life), so
+// started it dies (Run keeps that thread locked for the child's life), so
 // a crashed plugin does not leave its command running.
 func setPdeathsig(attr *syscall.SysProcAttr) {
 	attr.Pdeathsig = syscall.SIGKILL
