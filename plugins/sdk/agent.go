@@ -95,6 +95,7 @@ func (a *agent) watch(stop func()) {
 // grpcServer builds the agent's gRPC server: peer-checked, and with every
 // call counted for the idle timer.
 func (a *agent) grpcServer(opts []grpc.ServerOption) *grpc.Server {
+	opts = append(opts, transportOptions()...)
 	opts = append(opts,
 		grpc.Creds(peercred.Creds()),
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -10,6 +10,7 @@ import (
 
 	hclog "github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
@@ -47,7 +48,9 @@ func Serve(backends ...core.Backend) {
 		os.Exit(1)
 	}
 	fds := fdChannel()
-	grpcServer := plugin.DefaultGRPCServer
+	grpcServer := func(opts []grpc.ServerOption) *grpc.Server {
+		return plugin.DefaultGRPCServer(append(opts, transportOptions()...))
+	}
 	if ag != nil {
 		if fds, err = ag.fdReceiver(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -98,4 +101,17 @@ func Serve(backends ...core.Backend) {
 		}),
 	})
 	os.Exit(0)
+}
+
+// transportOptions tune the plugin's side of the gRPC connection for a peer
+// on the same machine. Fixed flow-control windows turn off gRPC's bandwidth
+// estimator, which answers every message received with a PING (and the
+// peer with its acknowledgement): two extra frames, and wake-ups of both
+// processes, per command. 1 MiB is far more than a local socket has in
+// flight, and still bounds what a streamed command's output can buffer.
+func transportOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.InitialWindowSize(1 << 20),
+		grpc.InitialConnWindowSize(1 << 20),
+	}
 }
