@@ -91,11 +91,9 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	}
 	streamed := true
 	if files, ok := stdioFiles(req); ok && b.supportsFDs() {
-		closeAfter, err := b.sendFDs(start, files)
-		if err != nil {
+		if err := b.sendFDs(start, files); err != nil {
 			return nil, err
 		}
-		defer closeAfter()
 		streamed = false
 	} else {
 		start.Stdio = pb.Stdio_STDIO_STREAM
@@ -273,33 +271,18 @@ func stdioFiles(req *core.RunRequest) ([3]*os.File, bool) {
 
 // sendFDs passes the run's descriptors to the plugin and marks start to
 // name them. Nil streams become /dev/null.
-func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (closeAfter func(), err error) {
-	var opened []*os.File
-	closeAfter = func() {
-		for _, f := range opened {
-			f.Close()
-		}
-	}
+func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (err error) {
 	for i, f := range files {
 		if f != nil {
 			continue
 		}
-		flag := os.O_WRONLY
-		if i == 0 {
-			flag = os.O_RDONLY
+		if files[i], err = devNull(i != 0); err != nil {
+			return err
 		}
-		n, err := os.OpenFile(os.DevNull, flag, 0)
-		if err != nil {
-			closeAfter()
-			return nil, err
-		}
-		opened = append(opened, n)
-		files[i] = n
 	}
 	var t [16]byte
 	if _, err := rand.Read(t[:]); err != nil {
-		closeAfter()
-		return nil, err
+		return err
 	}
 	ticket := hex.EncodeToString(t[:])
 	if b.p.fdSock != nil {
@@ -311,12 +294,30 @@ func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (closeAfter fun
 		err = fdpass.SendTo(b.p.fdAddr, func(c *net.UnixConn) error { return peercred.CheckServer(c, pid) }, ticket, files[:])
 	}
 	if err != nil {
-		closeAfter()
-		return nil, fmt.Errorf("passing stdio to plugin %s: %v: %w", b.p.path, err, core.ErrBackendExited)
+		return fmt.Errorf("passing stdio to plugin %s: %v: %w", b.p.path, err, core.ErrBackendExited)
 	}
 	start.Stdio = pb.Stdio_STDIO_FDS
 	start.FdTicket = ticket
-	return closeAfter, nil
+	return nil
+}
+
+// devNulls are /dev/null opened for reading and for writing, once per
+// process: the stand-ins for a run's nil streams, never closed.
+var devNulls [2]struct {
+	once sync.Once
+	f    *os.File
+	err  error
+}
+
+// devNull returns /dev/null open for writing (write) or reading.
+func devNull(write bool) (*os.File, error) {
+	i, flag := 0, os.O_RDONLY
+	if write {
+		i, flag = 1, os.O_WRONLY
+	}
+	d := &devNulls[i]
+	d.once.Do(func() { d.f, d.err = os.OpenFile(os.DevNull, flag, 0) })
+	return d.f, d.err
 }
 
 // copyStdin streams r to the plugin until end of file. A caller's reader
