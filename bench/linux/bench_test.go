@@ -133,17 +133,25 @@ func launchers(tb testing.TB, ws string) []launcher {
 	return out
 }
 
-// measure runs l n times and returns the sorted durations.
-func measure(l launcher, argv []string, n int) ([]time.Duration, error) {
-	d := make([]time.Duration, 0, n)
+// measure runs every launcher n times, round-robin (one run of each in
+// turn), and returns each launcher's sorted durations. Interleaving keeps
+// the ratios of one run fair on a shared machine: a burst of load from
+// elsewhere slows every launcher alike instead of whichever happened to be
+// measured then.
+func measure(ls []launcher, argv []string, n int) ([][]time.Duration, error) {
+	d := make([][]time.Duration, len(ls))
 	for i := 0; i < n; i++ {
-		start := time.Now()
-		if err := l.run(argv); err != nil {
-			return nil, fmt.Errorf("%s: %w", l.name, err)
+		for j, l := range ls {
+			start := time.Now()
+			if err := l.run(argv); err != nil {
+				return nil, fmt.Errorf("%s: %w", l.name, err)
+			}
+			d[j] = append(d[j], time.Since(start))
 		}
-		d = append(d, time.Since(start))
 	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	for _, dj := range d {
+		sort.Slice(dj, func(i, j int) bool { return dj[i] < dj[j] })
+	}
 	return d, nil
 }
 
@@ -188,21 +196,25 @@ func TestReport(t *testing.T) {
 	self := selfCopy(t)
 	ls := launchers(t, ws)
 
-	fmt.Printf("\nstartup of `true` (%d runs each; uid %d)\n", n, os.Geteuid())
+	fmt.Printf("\nstartup of `true` (%d runs each, interleaved; uid %d)\n", n, os.Geteuid())
 	fmt.Printf("%-36s %10s %10s %10s %10s\n", "launch", "median ms", "p95 ms", "x direct", "x bwrap")
+	ds, err := measure(ls, []string{"/bin/true"}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var base, bw time.Duration
-	for _, l := range ls {
-		d, err := measure(l, []string{"/bin/true"}, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		med, p95 := d[len(d)/2], d[len(d)*95/100]
+	for j, l := range ls {
+		med := ds[j][len(ds[j])/2]
 		switch l.name {
 		case "direct":
 			base = med
 		case "bwrap":
 			bw = med
 		}
+	}
+	for j, l := range ls {
+		d := ds[j]
+		med, p95 := d[len(d)/2], d[len(d)*95/100]
 		vsBw := "-"
 		if bw > 0 {
 			vsBw = fmt.Sprintf("%.2f", float64(med)/float64(bw))
@@ -215,21 +227,18 @@ func TestReport(t *testing.T) {
 		return
 	}
 	const nfiles = 10000
-	runs := 7
+	runs := 15
 	where := "a tmpfs"
-	fmt.Printf("\n%d files created, stat-ed and deleted in %s (%d runs each, median)\n", nfiles, where, runs)
+	fmt.Printf("\n%d files created, stat-ed and deleted in %s (%d runs each, interleaved, median)\n", nfiles, where, runs)
 	fmt.Printf("%-36s %10s %10s\n", "launch", "median ms", "overhead")
 	argv := []string{self, workloadArg, strconv.Itoa(nfiles), filepath.Join(ws, "work")}
-	base = 0
-	for _, l := range ls {
-		d, err := measure(l, argv, runs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		med := d[len(d)/2]
-		if l.name == "direct" {
-			base = med
-		}
+	ds, err = measure(ls, argv, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base = ds[0][len(ds[0])/2] // direct
+	for j, l := range ls {
+		med := ds[j][len(ds[j])/2]
 		fmt.Printf("%-36s %10s %9.1f%%\n", l.name, ms(med), 100*(float64(med)/float64(base)-1))
 	}
 	fmt.Println("\n(the workload's time includes one process start; compare the startup table)")
