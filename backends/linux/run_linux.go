@@ -205,7 +205,7 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 // reaped, so the pid is its own). Holding them moves their teardown off
 // the end of the run: without a reference left, the init's exit pays for
 // unmounting the sandbox's whole mount tree (an RCU grace period) before
-// the plugin even learns that it exited, ≈ 0.5 ms a run here. release
+// the plugin even learns that it exited, 0.1 to 0.5 ms a run here. release
 // drops them afterwards, in the background. Only the plugin holds these
 // descriptors (close-on-exec); nothing runs in the namespaces any more by
 // then, since the pid namespace died with its init. Best effort: a
