@@ -106,11 +106,14 @@ func applyMount(m Mount) error {
 	case MountBindRW, MountBindRO:
 		return bind(src, dst, m.Op == MountBindRO)
 	case MountPivotRoot:
-		// Detach the host's tree, then make /newroot the root and drop
-		// the staging tmpfs (pivot_root(".", ".") stacks it on top).
-		if err := unix.Unmount(oldRoot, unix.MNT_DETACH); err != nil {
-			return fmt.Errorf("detaching the old root: %w", err)
-		}
+		// Make /newroot the root: pivot_root(".", ".") stacks the staging
+		// tmpfs on top of it, with the host's tree still mounted at
+		// /oldroot inside it. One lazy detach of the staging tmpfs takes
+		// that whole subtree along (MNT_DETACH is recursive; the mounts
+		// are private): one unmount, one RCU grace period, where
+		// detaching /oldroot first cost a second one (≈ 0.1 ms).
+		// TestNamespaces_OnlyTheSandboxTreeIsMounted checks that nothing
+		// of either is left.
 		if err := unix.Chdir(newRoot); err != nil {
 			return err
 		}
@@ -118,7 +121,7 @@ func applyMount(m Mount) error {
 			return fmt.Errorf("pivot_root: %w", err)
 		}
 		if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-			return fmt.Errorf("detaching the staging root: %w", err)
+			return fmt.Errorf("detaching the staging root and the host's tree: %w", err)
 		}
 		return unix.Chdir("/")
 	}
