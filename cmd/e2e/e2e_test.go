@@ -207,21 +207,7 @@ func TestRun_InteractiveSessionInAPty(t *testing.T) {
 			ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
 			must(t, err)
 			defer ptmx.Close()
-			out := &syncBuffer{}
-			go io.Copy(out, ptmx)
-
-			send := func(s string) { ptmx.Write([]byte(s)) }
-			expect := func(what string) {
-				t.Helper()
-				deadline := time.Now().Add(20 * time.Second)
-				for time.Now().Before(deadline) {
-					if strings.Contains(out.String(), what) {
-						return
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-				t.Fatalf("never saw %q; output so far:\n%s", what, out.String())
-			}
+			out, send, expect := terminalSession(t, ptmx)
 			send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
 			expect("IS-A-TTY-42")
 			send("stty size | sed 's/ /x/'\n")
@@ -246,6 +232,26 @@ func TestRun_InteractiveSessionInAPty(t *testing.T) {
 			}
 		})
 	}
+}
+
+// terminalSession reads everything ptmx gives into out and returns it with
+// send, which types s, and expect, which waits until the output holds what.
+func terminalSession(t *testing.T, ptmx *os.File) (out *syncBuffer, send func(s string), expect func(what string)) {
+	out = &syncBuffer{}
+	go io.Copy(out, ptmx)
+	send = func(s string) { ptmx.Write([]byte(s)) }
+	expect = func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(out.String(), what) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("never saw %q; output so far:\n%s", what, out.String())
+	}
+	return out, send, expect
 }
 
 func TestRun_LinuxWritesAreConfinedThroughTheCLI(t *testing.T) {

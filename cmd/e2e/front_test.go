@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,20 +219,7 @@ func TestFront_TerminalSessionThroughTheAgentFollowsResizes(t *testing.T) {
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
 	must(t, err)
 	defer ptmx.Close()
-	out := &syncBuffer{}
-	go io.Copy(out, ptmx)
-	send := func(s string) { ptmx.Write([]byte(s)) }
-	expect := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if strings.Contains(out.String(), what) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("never saw %q; output so far:\n%s", what, out.String())
-	}
+	out, send, expect := terminalSession(t, ptmx)
 	send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
 	expect("IS-A-TTY-42")
 	if exe := exeOf(cmd.Process.Pid); filepath.Base(exe) != "sbx" {

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -176,14 +175,7 @@ func (d *frontAgent) serve(c *front.Conn) {
 
 // environment is the client's environment, as main builds the process's.
 func (d *frontAgent) environment(ctx context.Context, req front.Request, files [3]*os.File, sig *signalRelay) *environment {
-	lookup := func(k string) (string, bool) {
-		for i := len(req.Env) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(req.Env[i], k+"="); ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
+	lookup := func(k string) (string, bool) { return front.Lookup(req.Env, k) }
 	e := &environment{
 		Context:        ctx,
 		RunOnly:        true,
@@ -223,12 +215,8 @@ func (d *frontAgent) backends(o pluginOptions, environ []string) (backendSet, er
 		// requests with another EnvKey never reach it.
 		hostEnv := slices.Clone(environ)
 		getenv := func(k string) string {
-			for i := len(hostEnv) - 1; i >= 0; i-- {
-				if v, ok := strings.CutPrefix(hostEnv[i], k+"="); ok {
-					return v
-				}
-			}
-			return ""
+			v, _ := front.Lookup(hostEnv, k)
+			return v
 		}
 		d.set = &hostSet{h: host.New(host.Options{
 			Dirs:      o.Dirs,

@@ -50,6 +50,17 @@ func EnvKey(environ []string) string {
 	return strings.Join(kept, "\x00")
 }
 
+// Lookup returns the value of the variable k in environ ("K=V" entries; the
+// last one wins, as with os.Setenv and execve).
+func Lookup(environ []string, k string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // maxFrame bounds a frame so that a confused or hostile peer cannot make the
 // other end allocate without limit. A request carries the arguments and the
 // environment, which the kernel already limits to a few MiB (ARG_MAX).

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -50,12 +49,8 @@ func SocketPath(cli string, environ []string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d\x00%s", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, EnvKey(environ))
 	getenv := func(k string) string {
-		for i := len(environ) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
-				return v
-			}
-		}
-		return ""
+		v, _ := Lookup(environ, k)
+		return v
 	}
 	return filepath.Join(Dir(getenv), "front-"+hex.EncodeToString(h.Sum(nil)[:8])+".sock"), nil
 }
