@@ -243,3 +243,26 @@ func TestFront_TerminalSessionThroughTheAgentFollowsResizes(t *testing.T) {
 		t.Fatalf("exit %d, want 7; output:\n%s", got, out.String())
 	}
 }
+
+func TestFront_APluginAgentThatDiedIsReplacedForTheNextCommand(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	front := rt.warmFront(t, ws)
+	old := rt.onlyAgent(t, "sbx-backend-none").Pid
+	must(t, syscall.Kill(old, syscall.SIGKILL))
+	for rt.isAgent(old) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "echo served; exit 4")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if code := exitCode(t, cmd.Run()); code != 4 || stdout.String() != "served\n" {
+		t.Fatalf("exit %d, stdout %q, want 4 and \"served\"; stderr:\n%s", code, stdout.String(), tail(stderr.Bytes()))
+	}
+	if got := rt.frontAgents(); len(got) != 1 || got[0] != front {
+		t.Errorf("front-end agents %v, want %d still serving", got, front)
+	}
+	if now := rt.onlyAgent(t, "sbx-backend-none").Pid; now == old {
+		t.Errorf("the dead plugin agent %d is still the recorded one", old)
+	}
+}

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -303,7 +304,26 @@ func (h *Host) reattach(ctx context.Context, path string, st agentState) (*plugi
 	}
 	p.fdAddr = st.FDAddr
 	p.agent = true
+	p.pid = st.Pid
 	return p, nil
+}
+
+// agentAlive reports whether the agent process pid still exists. go-plugin
+// notices a reattached process's death only by polling; a Host that lives
+// long (the sbx front-end agent) asks before each use, so that an agent
+// killed or crashed since the last command is reattached or started again
+// instead of failing the next command.
+func agentAlive(pid int) bool {
+	if pid <= 0 || unix.Kill(pid, 0) != nil {
+		return false
+	}
+	// A dead agent whose parent has not reaped it yet is a zombie.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && len(b) > i+2 && b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
 // checkSum verifies a pinned checksum before an agent is started (go-plugin

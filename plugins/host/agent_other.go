@@ -14,3 +14,6 @@ const agentSupported = false
 func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error) {
 	return nil, errors.New("plugin agents are Linux-only")
 }
+
+// agentAlive is never asked here: there are no agents.
+func agentAlive(pid int) bool { return false }

@@ -267,6 +267,7 @@ type pluginProc struct {
 	fdSock *os.File // host end of the descriptor channel; nil without one
 	fdAddr string   // an agent's descriptor socket
 	agent  bool     // a long-lived agent this host does not own
+	pid    int      // an agent's process
 	ident  binaryIdent
 	sendMu sync.Mutex
 }
@@ -323,7 +324,7 @@ func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*plugin
 		return nil, errors.New("sbx host is closed")
 	}
 	if p, ok := h.plugins[path]; ok {
-		if !p.exited() && p.ident == identify(path) {
+		if !p.exited() && p.ident == identify(path) && (!p.agent || agentAlive(p.pid)) {
 			return p, nil
 		}
 		// Gone, or the binary was replaced since: a long-lived Host
