@@ -287,6 +287,7 @@ func (h *Host) reattach(ctx context.Context, path string, st agentState) (*plugi
 		// On reattach go-plugin negotiates nothing: it uses Plugins.
 		Plugins:          wire.PluginSets(nil)[plugins.ProtocolVersion],
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  dialOptions(),
 		Reattach: &plugin.ReattachConfig{
 			Protocol:        plugin.ProtocolGRPC,
 			ProtocolVersion: plugins.ProtocolVersion,

@@ -17,6 +17,7 @@ import (
 
 	hclog "github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
@@ -351,6 +352,18 @@ func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*plugin
 	return p, nil
 }
 
+// dialOptions tune the host's side of the gRPC connection to a plugin on
+// the same machine, as the SDK tunes the plugin's (sdk transportOptions):
+// fixed flow-control windows turn off gRPC's bandwidth estimator, which
+// answers every message received with a PING that the plugin must
+// acknowledge, waking both processes once more per message.
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithInitialWindowSize(1 << 20),
+		grpc.WithInitialConnWindowSize(1 << 20),
+	}
+}
+
 // binaryIdent identifies the contents of a plugin binary cheaply: its size
 // and modification time (what agentKey hashes).
 type binaryIdent struct {
@@ -396,6 +409,7 @@ func (h *Host) launch(ctx context.Context, path string) (*pluginProc, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         runtime.GOOS == "windows", // go-plugin uses loopback TCP there
 		StartTimeout:     30 * time.Second,
+		GRPCDialOptions:  dialOptions(),
 		SyncStdout:       logOut,
 		SyncStderr:       logOut,
 		Stderr:           logOut,
