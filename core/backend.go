@@ -164,6 +164,11 @@ type RunRequest struct {
 	// Env is the caller's environment ("K=V"); the backend applies
 	// Policy.Env to it (see [BuildEnv]).
 	Env []string
+	// Umask, when non-nil, is the file mode creation mask the command
+	// starts with (the caller's); nil means the backend's own. A backend
+	// that serves many callers from one long-lived process (a plugin agent)
+	// must apply it: its own mask is whatever its first caller had.
+	Umask *uint32
 	// Stdin, Stdout and Stderr are the command's standard streams. When
 	// they are *os.File the backend should hand them to the command as they
 	// are (no copying); otherwise it copies. Nil means /dev/null.

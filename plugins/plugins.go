@@ -13,8 +13,8 @@ const ProtocolVersion = 1
 // MINOR grows with additive changes to backend.proto; a host refuses a
 // plugin with another MAJOR. History: 1.0 first version; 1.1 adds
 // RunStart.host_prints_downgrades; 1.2 adds planning inside Run (feature
-// FeatureRunPlan) and RunStart.no_started_pid.
-const APIVersion = "1.2"
+// FeatureRunPlan) and RunStart.no_started_pid; 1.3 adds RunStart.umask.
+const APIVersion = "1.3"
 
 // BinaryPrefix starts the file name of every backend plugin:
 // sbx-backend-NAME (sbx-backend-NAME.exe on Windows).

@@ -266,3 +266,29 @@ func TestFront_APluginAgentThatDiedIsReplacedForTheNextCommand(t *testing.T) {
 		t.Errorf("the dead plugin agent %d is still the recorded one", old)
 	}
 }
+
+// Agents run with the mask of whoever started them; each command must get
+// its caller's, through the front-end agent and through a plugin agent.
+func TestFront_CommandsGetTheirCallersUmask(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	for _, path := range []struct{ name, front string }{{"FrontEndAgent", "1"}, {"PluginAgentOnly", "0"}} {
+		for _, mask := range []string{"0077", "0002"} {
+			t.Run(path.name+"/"+mask, func(t *testing.T) {
+				cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "umask")
+				// Set the mask, then become sbx.
+				cmd.Args = append([]string{"/bin/sh", "-c", `umask ` + mask + `; exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+				cmd.Path = "/bin/sh"
+				cmd.Env = append(cmd.Env, "SBX_FRONT="+path.front)
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strings.TrimSpace(string(out)); got != mask {
+					t.Errorf("the command's umask is %s, want the caller's %s", got, mask)
+				}
+			})
+		}
+	}
+}

@@ -90,6 +90,7 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 		Accept:      cfg.Accept,
 		Argv:        argv,
 		Env:         a.env.Environ(),
+		Umask:       a.env.Umask,
 		Stdin:       a.env.Stdin,
 		Stdout:      a.env.Stdout,
 		Stderr:      a.env.Stderr,

@@ -178,6 +178,7 @@ func (d *frontAgent) environment(ctx context.Context, req front.Request, files [
 	lookup := func(k string) (string, bool) { return front.Lookup(req.Env, k) }
 	e := &environment{
 		Context:        ctx,
+		Umask:          req.Umask,
 		RunOnly:        true,
 		Stdin:          files[0],
 		Stdout:         files[1],

@@ -8,6 +8,7 @@ import (
 
 func main() {
 	env := osEnvironment()
+	env.Umask = ownUmask()
 	// The front end's request for an agent is for sbx alone: neither the
 	// command nor plugins see it.
 	env.FrontSocket = os.Getenv(front.EnvSocket)

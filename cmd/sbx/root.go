@@ -42,6 +42,9 @@ type environment struct {
 	// context.Background(). The front-end agent cancels it when its
 	// client goes away.
 	Context context.Context
+	// Umask is the caller's file mode creation mask, which the command gets
+	// (nil: the backend's own).
+	Umask *uint32
 	// RunOnly makes every command but `sbx run` fail with errFallback
 	// before it does anything: the front-end agent serves only runs.
 	RunOnly bool

@@ -82,6 +82,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		Argv:          req.Argv,
 		Dir:           req.Dir,
 		Env:           req.Env,
+		Umask:         req.Umask,
 
 		HostPrintsDowngrades: true,
 		NoStartedPid:         req.Started == nil,

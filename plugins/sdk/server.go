@@ -209,6 +209,7 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 		Argv:   start.Argv,
 		Dir:    start.Dir,
 		Env:    start.Env,
+		Umask:  start.Umask,
 	}
 	if !start.NoStartedPid {
 		req.Started = func(pid int) {

@@ -42,7 +42,12 @@ func main() {
 	}
 	sigc := make(chan os.Signal, 8)
 	signal.Notify(sigc, signalsOf(front.Signals)...)
-	req := front.Request{Version: front.Version, Args: os.Args[1:], Env: environ, Dir: wd}
+	// Reading the mask means setting it: nothing else runs yet that could
+	// create a file meanwhile.
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	umask := uint32(mask)
+	req := front.Request{Version: front.Version, Args: os.Args[1:], Env: environ, Dir: wd, Umask: &umask}
 	if err := c.Send(req, [3]int{0, 1, 2}); err != nil {
 		// Nothing ran (a closed standard stream, an agent that just
 		// left): the full CLI runs it.

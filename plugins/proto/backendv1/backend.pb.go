@@ -1402,7 +1402,12 @@ type RunStart struct {
 	CheckedReportDigest []byte `protobuf:"bytes,16,opt,name=checked_report_digest,json=checkedReportDigest,proto3" json:"checked_report_digest,omitempty"`
 	// API 1.2: the host does not need RunOutput.started_pid; the plugin may
 	// leave it out.
-	NoStartedPid  bool `protobuf:"varint,17,opt,name=no_started_pid,json=noStartedPid,proto3" json:"no_started_pid,omitempty"`
+	NoStartedPid bool `protobuf:"varint,17,opt,name=no_started_pid,json=noStartedPid,proto3" json:"no_started_pid,omitempty"`
+	// API 1.3: the file mode creation mask (umask) the command must start
+	// with: the caller's. Unset: the plugin's own. It matters for agents,
+	// which outlive the process that started them and serve callers with
+	// other masks.
+	Umask         *uint32 `protobuf:"varint,18,opt,name=umask,proto3,oneof" json:"umask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1554,6 +1559,13 @@ func (x *RunStart) GetNoStartedPid() bool {
 		return x.NoStartedPid
 	}
 	return false
+}
+
+func (x *RunStart) GetUmask() uint32 {
+	if x != nil && x.Umask != nil {
+		return *x.Umask
+	}
+	return 0
 }
 
 // RunPlan is the plan of a run with RunStart.plan_in_run (API 1.2).
@@ -2249,7 +2261,7 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
-	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xd7\x04\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xfc\x04\n" +
 	"\bRunStart\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12.\n" +
 	"\x06policy\x18\x02 \x01(\v2\x16.sbx.backend.v1.PolicyR\x06policy\x12%\n" +
@@ -2271,7 +2283,9 @@ const file_backend_proto_rawDesc = "" +
 	"\x16host_prints_downgrades\x18\x0e \x01(\bR\x14hostPrintsDowngrades\x12\x1e\n" +
 	"\vplan_in_run\x18\x0f \x01(\bR\tplanInRun\x122\n" +
 	"\x15checked_report_digest\x18\x10 \x01(\fR\x13checkedReportDigest\x12$\n" +
-	"\x0eno_started_pid\x18\x11 \x01(\bR\fnoStartedPid\"X\n" +
+	"\x0eno_started_pid\x18\x11 \x01(\bR\fnoStartedPid\x12\x19\n" +
+	"\x05umask\x18\x12 \x01(\rH\x00R\x05umask\x88\x01\x01B\b\n" +
+	"\x06_umask\"X\n" +
 	"\aRunPlan\x12(\n" +
 	"\x04plan\x18\x01 \x01(\v2\x14.sbx.backend.v1.PlanR\x04plan\x12#\n" +
 	"\rreport_digest\x18\x02 \x01(\fR\freportDigest\"\xea\x01\n" +
@@ -2416,6 +2430,7 @@ func file_backend_proto_init() {
 	if File_backend_proto != nil {
 		return
 	}
+	file_backend_proto_msgTypes[19].OneofWrappers = []any{}
 	file_backend_proto_msgTypes[21].OneofWrappers = []any{
 		(*RunInput_Start)(nil),
 		(*RunInput_Stdin)(nil),

@@ -31,6 +31,13 @@ type Spec struct {
 	// Env is the command's whole environment ("K=V"). Nil means an empty
 	// environment, not this process's: nothing is inherited by accident.
 	Env []string
+	// Umask, when non-nil, is the file mode creation mask the command
+	// starts with; nil means this process's. On Linux it is set on the
+	// forking thread only (which is then retired), so concurrent runs and
+	// this process's own files are unaffected. Elsewhere it is ignored:
+	// plugins there are never agents, so they are started by their caller
+	// and have its mask already.
+	Umask *uint32
 	// Stdin is the command's standard input. An *os.File is handed to the
 	// command as is (no copy); another reader is copied into a pipe, and
 	// its EOF closes the pipe. Nil means /dev/null.
@@ -92,6 +99,7 @@ func FromRequest(req *core.RunRequest) Spec {
 		Argv:    req.Argv,
 		Dir:     req.WorkDir(),
 		Env:     core.BuildEnv(req.Env, req.Policy.Env, nil),
+		Umask:   req.Umask,
 		Stdin:   req.Stdin,
 		Stdout:  req.Stdout,
 		Stderr:  req.Stderr,
@@ -170,7 +178,19 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 	// from this goroutine rather than a locked helper saves two thread
 	// switches per run.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	retire := false // the thread got a mask of its own: let it die with us
+	defer func() {
+		if !retire {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if s.Umask != nil {
+		own, err := threadUmask(*s.Umask)
+		if err != nil {
+			return nil, fmt.Errorf("setting the umask %04o for %s: %w", *s.Umask, s.Argv[0], err)
+		}
+		retire = own
+	}
 	done, err := r.launch()
 	if err != nil {
 		return nil, startError(s.Argv[0], path, err)

@@ -86,6 +86,8 @@ type Request struct {
 	Env []string `json:"env"`
 	// Dir is the client's current directory (absolute).
 	Dir string `json:"dir"`
+	// Umask is the client's file mode creation mask.
+	Umask *uint32 `json:"umask,omitempty"`
 }
 
 // Validate reports what is wrong with a request a server received.
