@@ -166,7 +166,7 @@ func TestRun_SbxKilledWithSIGKILLLeavesNothing(t *testing.T) {
 			cmd := sbx(t, t.TempDir(), "--backend="+backend, "run", "--best-effort", "--", "/bin/sh", "-c",
 				fmt.Sprintf("sh -c 'sleep 1000; : %[1]s' & setsid sh -c 'sleep 1000; : %[1]s' & wait", marker))
 			must(t, cmd.Start())
-			waitPresent(t, marker, 2)
+			waitCommand(t, marker, cmd.Process.Pid, 2)
 			must(t, cmd.Process.Signal(syscall.SIGKILL))
 			cmd.Wait()
 			waitGone(t, marker)
@@ -184,10 +184,17 @@ func TestRun_PluginCrashMidRunIsAClearErrorAndLeavesNothing(t *testing.T) {
 				fmt.Sprintf("sh -c 'sleep 1000; : %[1]s' & setsid sh -c 'sleep 1000; : %[1]s' & wait", marker))
 			cmd.Stderr = &stderr
 			must(t, cmd.Start())
-			waitPresent(t, marker, 2)
+			// The command's shells (not sbx, nor a child of it between
+			// fork and exec, whose command line is still sbx's).
+			waitCommand(t, marker, cmd.Process.Pid, 2)
 			plugin := childNamed(cmd.Process.Pid, "sbx-backend-")
 			if plugin == 0 {
-				t.Fatal("no plugin process found under sbx")
+				var who []string
+				for _, pid := range markerPids(marker) {
+					comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+					who = append(who, fmt.Sprintf("%d %s (parents %v)", pid, strings.TrimSpace(string(comm)), ancestors(pid)))
+				}
+				t.Fatalf("no plugin process found under sbx (pid %d); the command's processes: %s", cmd.Process.Pid, strings.Join(who, "; "))
 			}
 			must(t, syscall.Kill(plugin, syscall.SIGKILL))
 			code := exitCode(t, cmd.Wait())
@@ -371,18 +378,6 @@ func markerPids(marker string) []int {
 		}
 	}
 	return out
-}
-
-func waitPresent(t *testing.T, marker string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(markerPids(marker)) >= n {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the command's processes never appeared")
 }
 
 func waitGone(t *testing.T, marker string) {
