@@ -25,7 +25,7 @@ func (h *harness) exportEnv() {
 
 // hideSBXEnv unsets the SBX_* variables of the process until the end of
 // the test.
-func hideSBXEnv(t *testing.T) {
+func hideSBXEnv(t testing.TB) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")

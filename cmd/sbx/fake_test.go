@@ -173,7 +173,7 @@ func (t *fakeTerminal) MakeRaw() (func() error, error) {
 // harness runs the sbx command tree in-process over temporary directories:
 // cwd is the workspace, home holds the user file.
 type harness struct {
-	t              *testing.T
+	t              testing.TB
 	cwd, home      string
 	vars           map[string]string
 	stdin          io.Reader
@@ -202,7 +202,7 @@ func (h *harness) notifiedFor(sig os.Signal) chan<- os.Signal {
 	}
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	home := t.TempDir()
 	h := &harness{
@@ -284,7 +284,7 @@ func (h *harness) writeProject(content string) string {
 	return writeFile(h.t, filepath.Join(h.cwd, ".sbx.toml"), content)
 }
 
-func writeFile(t *testing.T, path, content string) string {
+func writeFile(t testing.TB, path, content string) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
