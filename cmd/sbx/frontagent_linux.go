@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
+	"github.com/sbxdev/sbx/cmd/sbx/internal/frontagent"
 	"github.com/sbxdev/sbx/plugins/host"
 )
 
@@ -58,7 +59,7 @@ type frontAgent struct {
 // serveFrontAgent listens on socket until no command has run for idle.
 // A second agent for the same socket exits at once.
 func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
-	if err := front.PrivateDir(filepath.Dir(socket)); err != nil {
+	if err := frontagent.PrivateDir(filepath.Dir(socket)); err != nil {
 		return err
 	}
 	lock, err := os.OpenFile(socket+".lock", os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
@@ -72,7 +73,7 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 		}
 		return err
 	}
-	l, err := front.Listen(socket)
+	l, err := frontagent.Listen(socket)
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (d *frontAgent) end() {
 // call, which is a little earlier than this agent's last activity; so this
 // agent leaves a tenth earlier, and never holds a connection to a plugin
 // agent that has just left.
-func (d *frontAgent) expire(l *front.Listener, idle time.Duration) {
+func (d *frontAgent) expire(l *frontagent.Listener, idle time.Duration) {
 	idle -= idle / 10
 	for {
 		d.mu.Lock()
@@ -145,7 +146,7 @@ func (d *frontAgent) expire(l *front.Listener, idle time.Duration) {
 }
 
 // serve answers one front end.
-func (d *frontAgent) serve(c *front.Conn) {
+func (d *frontAgent) serve(c *frontagent.Conn) {
 	defer c.Close()
 	req, files, err := c.Request()
 	if err != nil {
@@ -298,7 +299,7 @@ func startFrontAgent(socket string, idle time.Duration) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := front.PrivateDir(filepath.Dir(socket)); err != nil {
+	if err := frontagent.PrivateDir(filepath.Dir(socket)); err != nil {
 		return 0, err
 	}
 	logf, err := os.OpenFile(socket+".log", os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)

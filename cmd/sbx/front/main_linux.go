@@ -35,26 +35,29 @@ func main() {
 	if err != nil {
 		execCLI(cli, "") // the CLI reports it
 	}
-	c, err := front.Dial(sock)
-	if err != nil {
-		// No agent: the full CLI runs this command and starts one.
-		execCLI(cli, sock)
-	}
-	sigc := make(chan os.Signal, 8)
-	signal.Notify(sigc, signalsOf(front.Signals)...)
 	// Reading the mask means setting it: nothing else runs yet that could
 	// create a file meanwhile.
 	mask := syscall.Umask(0)
 	syscall.Umask(mask)
 	umask := uint32(mask)
 	req := front.Request{Version: front.Version, Args: os.Args[1:], Env: environ, Dir: wd, Umask: &umask}
+	c, err := front.Dial(sock)
+	if err != nil {
+		// No agent: the full CLI runs this command and starts one.
+		execCLI(cli, sock)
+	}
 	if err := c.Send(req, [3]int{0, 1, 2}); err != nil {
 		// Nothing ran (a closed standard stream, an agent that just
 		// left): the full CLI runs it.
 		c.Close()
-		signal.Reset()
 		execCLI(cli, "")
 	}
+	// Signals are caught only now, off the path to the agent: one that
+	// arrives before this ends the front end, which the agent sees as a
+	// hang-up and treats as the signal would have treated the CLI (the
+	// run is cancelled).
+	sigc := make(chan os.Signal, 8)
+	signal.Notify(sigc, signalsOf(front.Signals)...)
 	go func() {
 		for s := range sigc {
 			if n, ok := s.(syscall.Signal); ok {

@@ -2,7 +2,6 @@ package front
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,9 +67,12 @@ const maxFrame = 16 << 20
 
 // Frame types.
 const (
-	frameRequest  = 'R'
-	frameSignal   = 'S'
-	frameExit     = 'X'
+	// FrameRequest carries the Request (client to agent).
+	FrameRequest = 'R'
+	// FrameSignal carries one signal number (client to agent).
+	FrameSignal = 'S'
+	frameExit   = 'X'
+	// frameFallback: see EncodeFallback.
 	frameFallback = 'F'
 )
 
@@ -79,15 +81,15 @@ const (
 // standard streams travel beside it as descriptors.
 type Request struct {
 	// Version is the protocol version (Version).
-	Version int `json:"v"`
+	Version int
 	// Args are sbx's arguments, as in os.Args[1:].
-	Args []string `json:"args"`
+	Args []string
 	// Env is the client's environment, as in os.Environ().
-	Env []string `json:"env"`
+	Env []string
 	// Dir is the client's current directory (absolute).
-	Dir string `json:"dir"`
+	Dir string
 	// Umask is the client's file mode creation mask.
-	Umask *uint32 `json:"umask,omitempty"`
+	Umask *uint32
 }
 
 // Validate reports what is wrong with a request a server received.
@@ -123,8 +125,8 @@ func frame(t byte, payload []byte) []byte {
 	return b
 }
 
-// readFrame reads one frame from r.
-func readFrame(r io.Reader) (t byte, payload []byte, err error) {
+// ReadFrame reads one frame from r: its type and payload.
+func ReadFrame(r io.Reader) (t byte, payload []byte, err error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, err
@@ -143,16 +145,123 @@ func readFrame(r io.Reader) (t byte, payload []byte, err error) {
 	return body[0], body[1:], nil
 }
 
-// encodeRequest is the request frame.
+// encodeRequest is the request frame. The payload is binary, not JSON:
+// encoding/json's first use in a fresh process (reflection over the type)
+// costs more than the rest of the front end's work before it sends. Layout,
+// big-endian: version u32; umask flag u8 (1: present) and umask u32; dir;
+// args; env; where a string is a u32 length and its bytes, and a list a u32
+// count and its strings.
 func encodeRequest(r Request) ([]byte, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
+	n := 4 + 1 + 4 + 4 + len(r.Dir) + 8
+	for _, l := range [][]string{r.Args, r.Env} {
+		for _, x := range l {
+			n += 4 + len(x)
+		}
 	}
-	if len(b)+1 > maxFrame {
-		return nil, fmt.Errorf("request of %d bytes is larger than %d", len(b), maxFrame)
+	if n+1 > maxFrame {
+		return nil, fmt.Errorf("request of %d bytes is larger than %d", n, maxFrame)
 	}
-	return frame(frameRequest, b), nil
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint32(b, uint32(r.Version))
+	if r.Umask != nil {
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint32(b, *r.Umask)
+	} else {
+		b = append(b, 0, 0, 0, 0, 0)
+	}
+	b = appendString(b, r.Dir)
+	for _, l := range [][]string{r.Args, r.Env} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(l)))
+		for _, x := range l {
+			b = appendString(b, x)
+		}
+	}
+	return frame(FrameRequest, b), nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// DecodeRequest decodes encodeRequest's payload; every length is checked
+// against what is left, so a malformed payload is an error, never a panic
+// or a large allocation.
+func DecodeRequest(p []byte) (Request, error) {
+	var r Request
+	bad := func(what string) (Request, error) {
+		return Request{}, fmt.Errorf("%w: request: %s", ErrProtocol, what)
+	}
+	u32 := func() (uint32, bool) {
+		if len(p) < 4 {
+			return 0, false
+		}
+		v := binary.BigEndian.Uint32(p)
+		p = p[4:]
+		return v, true
+	}
+	str := func() (string, bool) {
+		n, ok := u32()
+		if !ok || uint64(n) > uint64(len(p)) {
+			return "", false
+		}
+		s := string(p[:n])
+		p = p[n:]
+		return s, true
+	}
+	list := func() ([]string, bool) {
+		n, ok := u32()
+		// Each string takes at least its 4-byte length.
+		if !ok || uint64(n)*4 > uint64(len(p)) {
+			return nil, false
+		}
+		out := make([]string, 0, n)
+		for i := uint32(0); i < n; i++ {
+			s, ok := str()
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	v, ok := u32()
+	if !ok {
+		return bad("truncated version")
+	}
+	r.Version = int(v)
+	if r.Version != Version {
+		return r, nil // Validate says so; the rest may be laid out otherwise
+	}
+	if len(p) < 5 {
+		return bad("truncated umask")
+	}
+	has := p[0]
+	p = p[1:]
+	mask, _ := u32()
+	switch has {
+	case 1:
+		r.Umask = &mask
+	case 0:
+		if mask != 0 {
+			return bad("umask bits without the umask flag")
+		}
+	default:
+		return bad("umask flag is neither 0 nor 1")
+	}
+	if r.Dir, ok = str(); !ok {
+		return bad("truncated directory")
+	}
+	if r.Args, ok = list(); !ok {
+		return bad("truncated arguments")
+	}
+	if r.Env, ok = list(); !ok {
+		return bad("truncated environment")
+	}
+	if len(p) != 0 {
+		return bad(fmt.Sprintf("%d bytes after the environment", len(p)))
+	}
+	return r, nil
 }
 
 // decodeReply decodes the server's answer frame.
@@ -169,8 +278,12 @@ func decodeReply(t byte, payload []byte) (Reply, error) {
 	return Reply{}, fmt.Errorf("%w: unexpected frame type %q", ErrProtocol, t)
 }
 
-// exitFrame is the exit answer.
-func exitFrame(code int) []byte {
+// EncodeFallback is the fallback answer: nothing ran, the client runs the
+// full CLI itself.
+func EncodeFallback(reason string) []byte { return frame(frameFallback, []byte(reason)) }
+
+// EncodeExit is the exit answer: sbx's exit status.
+func EncodeExit(code int) []byte {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
 	return frame(frameExit, b[:])
