@@ -14,8 +14,9 @@
 //
 // The wire format, on a SOCK_STREAM Unix socket, is a sequence of frames:
 // a 4-byte big-endian length n, then n bytes of which the first is the frame
-// type. The client sends one request frame (type 'R', a JSON Request, with
-// the client's descriptors 0, 1 and 2 attached) and then any number of
+// type. The client sends one request frame (type 'R', a Request in the
+// binary layout encodeRequest documents, with the client's descriptors 0, 1
+// and 2 attached) and then any number of
 // signal frames ('S', one byte: the signal number). The server answers with
 // exactly one frame: exit ('X', a 4-byte big-endian exit code) or fallback
 // ('F', a reason), which means the server ran nothing and the client must
@@ -23,7 +24,8 @@
 // the agent died; the client reports it and exits 125.
 //
 // Both ends check their peer with SO_PEERCRED: the same user, and the
-// server also refuses processes that run sandboxed (see Listener.Check).
-// This package imports nothing beyond the standard library and
-// golang.org/x/sys, so that the front end stays small and fast to start.
+// server also refuses processes that run sandboxed (the agent's side is
+// package frontagent). This package imports little beyond the standard
+// library's basics and golang.org/x/sys (no net, crypto or encoding/json),
+// so that the front end stays small and fast to start.
 package front
