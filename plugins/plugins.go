@@ -35,6 +35,11 @@ const (
 	// it, and skips sending the plan when its report is one the host
 	// already checked (API 1.2).
 	FeatureRunPlan = "run-plan"
+	// FeatureStdioFDConn: an agent's descriptor socket reads any number of
+	// batches per connection, so a host may keep one connection to it for
+	// all its runs instead of connecting (and checking the peer) per run
+	// (API 1.3).
+	FeatureStdioFDConn = "stdio-fds-conn"
 )
 
 // EnvFDChannel names the environment variable that tells a plugin which

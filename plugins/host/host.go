@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
 	"github.com/sbxdev/sbx/plugins/internal/fdpass"
+	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
 	pb "github.com/sbxdev/sbx/plugins/proto/backendv1"
 )
@@ -267,6 +269,7 @@ type pluginProc struct {
 	hello  *pb.HelloResponse
 	fdSock *os.File // host end of the descriptor channel; nil without one
 	fdAddr string   // an agent's descriptor socket
+	fdConn *os.File // the connection to fdAddr kept for all runs (sendMu)
 	agent  bool     // a long-lived agent this host does not own
 	pid    int      // an agent's process
 	ident  binaryIdent
@@ -305,6 +308,12 @@ func (p *pluginProc) waitExited(d time.Duration) {
 func (p *pluginProc) stop() {
 	if p.agent {
 		p.rpc.Conn.Close()
+		p.sendMu.Lock()
+		if p.fdConn != nil {
+			p.fdConn.Close()
+			p.fdConn = nil
+		}
+		p.sendMu.Unlock()
 		return
 	}
 	if p.cmd != nil && p.cmd.Process != nil {
@@ -350,6 +359,32 @@ func (h *Host) start(ctx context.Context, path string, allowAgent bool) (*plugin
 	p.ident = identify(path)
 	h.plugins[path] = p
 	return p, nil
+}
+
+// sendToAgent sends a batch of descriptors over the connection this host
+// keeps to the agent's descriptor socket, connecting (and checking that the
+// agent process serves it) on first use. A connection that broke (the agent
+// restarted its listener, say) is replaced once: a batch that failed to send
+// reached nobody.
+func (p *pluginProc) sendToAgent(ticket string, files []*os.File) error {
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if p.fdConn == nil {
+			pid := p.client.ReattachConfig().Pid
+			c, err := fdpass.Dial(p.fdAddr, func(c *net.UnixConn) error { return peercred.CheckServer(c, pid) })
+			if err != nil {
+				return err
+			}
+			p.fdConn = c
+		}
+		err := fdpass.Send(p.fdConn, ticket, files)
+		if err == nil || attempt > 0 {
+			return err
+		}
+		p.fdConn.Close()
+		p.fdConn = nil
+	}
 }
 
 // dialOptions tune the host's side of the gRPC connection to a plugin on

@@ -290,6 +290,8 @@ func (b *Backend) sendFDs(start *pb.RunStart, files [3]*os.File) (err error) {
 		b.p.sendMu.Lock()
 		err = fdpass.Send(b.p.fdSock, ticket, files[:])
 		b.p.sendMu.Unlock()
+	} else if b.p.hasFeature(plugins.FeatureStdioFDConn) {
+		err = b.p.sendToAgent(ticket, files[:])
 	} else {
 		pid := b.p.client.ReattachConfig().Pid
 		err = fdpass.SendTo(b.p.fdAddr, func(c *net.UnixConn) error { return peercred.CheckServer(c, pid) }, ticket, files[:])

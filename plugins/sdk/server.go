@@ -95,7 +95,7 @@ func (s *server) Hello(_ context.Context, req *pb.HelloRequest) (*pb.HelloRespon
 	}
 	resp := &pb.HelloResponse{ApiVersion: plugins.APIVersion, Backends: s.names}
 	if s.fds != nil {
-		resp.Features = append(resp.Features, plugins.FeatureStdioFDs)
+		resp.Features = append(resp.Features, plugins.FeatureStdioFDs, plugins.FeatureStdioFDConn)
 	}
 	resp.Features = append(resp.Features, plugins.FeatureRunPlan)
 	for _, b := range s.backends {

@@ -30,6 +30,12 @@ func Listen(sock *os.File) *Receiver { return &Receiver{} }
 func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver { return &Receiver{} }
 
 // SendTo is not supported on this OS.
+// Dial is not supported here.
+func Dial(addr string, check func(*net.UnixConn) error) (*os.File, error) {
+	return nil, errUnsupported
+}
+
+// SendTo is not supported here.
 func SendTo(addr string, check func(*net.UnixConn) error, ticket string, files []*os.File) error {
 	return errUnsupported
 }

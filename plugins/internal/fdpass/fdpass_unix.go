@@ -87,9 +87,11 @@ func newReceiver() *Receiver {
 }
 
 // Serve accepts connections on l (a "unixpacket" listener in a directory
-// only this user can enter) and collects the batch each sends, after check
-// accepted the peer. A long-lived plugin agent uses it, since it has no
-// inherited socket pair per host.
+// only this user can enter) and collects the batches each sends, after check
+// accepted the peer, until the peer hangs up: a host may send one batch per
+// connection (SendTo) or keep one connection for all its runs (Dial). A
+// long-lived plugin agent uses it, since it has no inherited socket pair per
+// host.
 func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver {
 	r := newReceiver()
 	go func() {
@@ -112,11 +114,31 @@ func Serve(l *net.UnixListener, check func(*net.UnixConn) error) *Receiver {
 					return
 				}
 				defer f.Close()
-				_ = r.read(int(f.Fd()), false)
+				_ = r.read(int(f.Fd()), true)
 			}()
 		}
 	}()
 	return r
+}
+
+// Dial connects to the agent socket at addr and returns the connection, for
+// Send, after check accepted the process listening there. A host keeps it
+// for all the batches it sends to an agent whose Serve reads many per
+// connection (plugins.FeatureStdioFDConn).
+func Dial(addr string, check func(*net.UnixConn) error) (*os.File, error) {
+	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: addr, Net: "unixpacket"})
+	if err != nil {
+		return nil, fmt.Errorf("fdpass: %w", err)
+	}
+	defer c.Close()
+	if err := check(c); err != nil {
+		return nil, fmt.Errorf("fdpass: %s: %w", addr, err)
+	}
+	f, err := c.File()
+	if err != nil {
+		return nil, fmt.Errorf("fdpass: %w", err)
+	}
+	return f, nil
 }
 
 // SendTo connects to the agent socket at addr and sends one batch, after
