@@ -210,13 +210,7 @@ func TestRun_InteractiveSessionInAPty(t *testing.T) {
 	for _, backend := range []string{"none", "linux"} {
 		t.Run(backend, func(t *testing.T) {
 			cmd := sbx(t, t.TempDir(), "--backend="+backend, "run", "--best-effort", "--", "/bin/sh", "-i")
-			cmd.Env = append(cmd.Env, "PS1=$ ", "TERM=dumb")
-			ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
-			must(t, err)
-			defer ptmx.Close()
-			out, send, expect := terminalSession(t, ptmx)
-			send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
-			expect("IS-A-TTY-42")
+			_, out, send, expect := shellSession(t, cmd)
 			send("stty size | sed 's/ /x/'\n")
 			expect("33x101")
 			// Ctrl-C reaches the foreground job inside the sandbox, not sbx.
@@ -241,9 +235,16 @@ func TestRun_InteractiveSessionInAPty(t *testing.T) {
 	}
 }
 
-// terminalSession reads everything ptmx gives into out and returns it with
-// send, which types s, and expect, which waits until the output holds what.
-func terminalSession(t *testing.T, ptmx *os.File) (out *syncBuffer, send func(s string), expect func(what string)) {
+// shellSession starts cmd (an interactive shell under sbx) on a new 33x101
+// pty and waits until the shell says it has a terminal. It returns the pty
+// (closed when the test ends), everything read from it so far (out), send,
+// which types s, and expect, which waits until the output holds what.
+func shellSession(t *testing.T, cmd *exec.Cmd) (ptmx *os.File, out *syncBuffer, send func(s string), expect func(what string)) {
+	t.Helper()
+	cmd.Env = append(cmd.Env, "PS1=$ ", "TERM=dumb")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	must(t, err)
+	t.Cleanup(func() { ptmx.Close() })
 	out = &syncBuffer{}
 	go io.Copy(out, ptmx)
 	send = func(s string) { ptmx.Write([]byte(s)) }
@@ -258,7 +259,9 @@ func terminalSession(t *testing.T, ptmx *os.File) (out *syncBuffer, send func(s 
 		}
 		t.Fatalf("never saw %q; output so far:\n%s", what, out.String())
 	}
-	return out, send, expect
+	send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
+	expect("IS-A-TTY-42")
+	return ptmx, out, send, expect
 }
 
 func TestRun_LinuxWritesAreConfinedThroughTheCLI(t *testing.T) {

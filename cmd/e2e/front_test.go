@@ -215,13 +215,7 @@ func TestFront_TerminalSessionThroughTheAgentFollowsResizes(t *testing.T) {
 	ws := t.TempDir()
 	rt.warmFront(t, ws, "TERM=dumb")
 	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-i")
-	cmd.Env = append(cmd.Env, "PS1=$ ", "TERM=dumb")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
-	must(t, err)
-	defer ptmx.Close()
-	out, send, expect := terminalSession(t, ptmx)
-	send("test -t 0 && echo IS-A-TTY-$((6*7))\n")
-	expect("IS-A-TTY-42")
+	ptmx, out, send, expect := shellSession(t, cmd)
 	if exe := exeOf(cmd.Process.Pid); filepath.Base(exe) != "sbx" {
 		t.Fatalf("the front end runs %s: the session ran cold, not through the agent", exe)
 	}

@@ -20,9 +20,10 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// A host that keeps one connection to an agent sends every run's batch on
-// it; each arrives under its ticket, carrying working descriptors.
-func TestServe_ManyBatchesOnOneConnection(t *testing.T) {
+// listen listens like an agent's descriptor socket, in a directory of its
+// own (short: socket paths are limited).
+func listen(t *testing.T) (*net.UnixListener, string) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "fdpass-")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,13 @@ func TestServe_ManyBatchesOnOneConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	return l, addr
+}
+
+// A host that keeps one connection to an agent sends every run's batch on
+// it; each arrives under its ticket, carrying working descriptors.
+func TestServe_ManyBatchesOnOneConnection(t *testing.T) {
+	l, addr := listen(t)
 	accept := func(*net.UnixConn) error { return nil }
 	recv := Serve(l, accept)
 
@@ -64,17 +72,7 @@ func TestServe_ManyBatchesOnOneConnection(t *testing.T) {
 }
 
 func TestDial_RefusedPeerGetsNoConnection(t *testing.T) {
-	dir, err := os.MkdirTemp("", "fdpass-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	addr := filepath.Join(dir, "fd")
-	l, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: addr, Net: "unixpacket"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	_, addr := listen(t)
 	no := errors.New("not the agent")
 	if c, err := Dial(addr, func(*net.UnixConn) error { return no }); !errors.Is(err, no) || c != nil {
 		t.Fatalf("Dial = %v, %v; want the check's refusal and no connection", c, err)
