@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -284,5 +285,47 @@ func TestFront_CommandsGetTheirCallersUmask(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Build tools and CI run many commands at once (make -j): the agent serves
+// them concurrently, each with its own streams, environment and status.
+func TestFront_ConcurrentRunsKeepTheirOwnStreamsAndStatus(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	agent := rt.warmFront(t, ws)
+	const n = 16
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", `cat; printf ':%s' "$N"; exit "$N"`)
+			cmd.Env = append(cmd.Env, fmt.Sprintf("N=%d", i))
+			in := fmt.Sprintf("stdin of run %d", i)
+			cmd.Stdin = strings.NewReader(in)
+			var stdout bytes.Buffer
+			cmd.Stdout = &stdout
+			code := 0
+			if err := cmd.Run(); err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) {
+					errs <- fmt.Errorf("run %d: %v", i, err)
+					return
+				}
+				code = ee.ExitCode()
+			}
+			if want := fmt.Sprintf("%s:%d", in, i); code != i || stdout.String() != want {
+				errs <- fmt.Errorf("run %d: exit %d, stdout %q; want %d and %q", i, code, stdout.String(), i, want)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := rt.frontAgents(); len(got) != 1 || got[0] != agent {
+		t.Errorf("front-end agents %v, want %d alone", got, agent)
 	}
 }
