@@ -785,6 +785,13 @@ func TestLookPath_UsesTheCommandsPath(t *testing.T) {
 	if got, _ := lookPath("./x", env, "/work"); got != "/work/x" {
 		t.Errorf("relative path: %q", got)
 	}
+	// A relative or empty PATH entry would pick the command up from the
+	// directory it starts in (a workspace the sandbox may write to).
+	for _, pathList := range []string{".", ":", "rel", "/nonexistent::"} {
+		if got, err := lookPath("tool", []string{"PATH=" + pathList}, dir); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("PATH=%q resolved tool to %q (%v); want not found", pathList, got, err)
+		}
+	}
 }
 
 func TestStatusError_KeepsTheClass(t *testing.T) {

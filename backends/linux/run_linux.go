@@ -257,8 +257,9 @@ func statusError(st sandbox.Status) error {
 	return fmt.Errorf("%w: linux sandbox: %s", class, st.Error)
 }
 
-// lookPath resolves the command like a shell would, with the PATH of the
-// command's environment (not the plugin's).
+// lookPath resolves the command with the PATH of the command's environment
+// (not the plugin's), by proc's rules (relative PATH entries are skipped);
+// a name with a slash is taken relative to dir, where the command starts.
 func lookPath(name string, env []string, dir string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("%w: empty command name", core.ErrInvalidPolicy)
@@ -269,18 +270,5 @@ func lookPath(name string, env []string, dir string) (string, error) {
 		}
 		return name, nil
 	}
-	pathList, _ := core.LookupEnv(env, "PATH")
-	for _, d := range filepath.SplitList(pathList) {
-		if d == "" {
-			d = "."
-		}
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(dir, d)
-		}
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: command %q not found in PATH (%s): install it, fix PATH, or give its full path", core.ErrNotFound, name, pathList)
+	return proc.LookPath(name, env)
 }

@@ -6,8 +6,11 @@ import "strings"
 // PATH and PATHEXT of the command's environment (not the caller's): a name
 // with a separator is taken relative to dir; otherwise each PATH directory
 // is tried in order, and within it the name as is (when it has an
-// extension) then with each PATHEXT extension in order. exists tells
-// whether a file exists. It returns "" when nothing is found.
+// extension) then with each PATHEXT extension in order. Unlike cmd.exe it
+// never looks in the current directory, and it skips relative PATH entries
+// (as plugins/sdk/proc does on every OS): a command must not be picked up
+// from wherever it happens to start. exists tells whether a file exists.
+// It returns "" when nothing is found.
 func winLookPath(name, dir, path, pathext string, exists func(string) bool) string {
 	exts := []string{}
 	for _, e := range strings.Split(pathext, ";") {
@@ -38,7 +41,7 @@ func winLookPath(name, dir, path, pathext string, exists func(string) bool) stri
 	}
 	for _, d := range strings.Split(path, ";") {
 		d = strings.Trim(strings.TrimSpace(d), `"`)
-		if d == "" {
+		if d == "" || !winIsAbs(d) {
 			continue
 		}
 		if found := try(winJoin(d, name)); found != "" {

@@ -25,14 +25,24 @@ func resolve(s *Spec) (string, error) {
 	if strings.ContainsRune(name, '/') || (runtime.GOOS == "windows" && strings.ContainsAny(name, `\:`)) {
 		return name, nil
 	}
-	pathList, ok := core.LookupEnv(s.Env, "PATH")
+	return LookPath(name, s.Env)
+}
+
+// LookPath finds the command name (without a path separator) in the PATH
+// of env, the command's environment (this process's PATH when env has
+// none), the way every backend should: relative and empty PATH entries are
+// skipped, so a command is never picked up from whatever directory it
+// happens to start in. A name that is not found gives an error wrapping
+// core.ErrNotFound that says what to do.
+func LookPath(name string, env []string) (string, error) {
+	pathList, ok := core.LookupEnv(env, "PATH")
 	if !ok && runtime.GOOS == "windows" {
-		pathList, ok = core.LookupEnv(s.Env, "Path")
+		pathList, ok = core.LookupEnv(env, "Path")
 	}
 	if !ok {
 		pathList = os.Getenv("PATH")
 	}
-	if p, ok := lookPath(name, pathList, pathExts(name, s.Env)); ok {
+	if p, ok := lookPath(name, pathList, pathExts(name, env)); ok {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: command %q not found in PATH (%s): install it, fix PATH, or give its full path",
