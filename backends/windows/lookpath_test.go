@@ -9,7 +9,7 @@ func TestWinLookPath_UsesCommandPathAndPathext(t *testing.T) {
 		winKey(`C:\Windows\System32\cmd.exe`):         true,
 		winKey(`C:\work\tool.cmd`):                    true,
 		winKey(`C:\tools\x.txt.exe`):                  true,
-		winKey(`C:\work\bin\only-here.exe`):          true,
+		winKey(`C:\work\bin\only-here.exe`):           true,
 	}
 	exists := func(p string) bool { return files[winKey(p)] }
 	path := `C:\deny;"C:\Windows\System32\OpenSSH";C:\Windows\System32;C:\tools;bin;.`
