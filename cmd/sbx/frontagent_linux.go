@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
@@ -45,7 +46,10 @@ import (
 
 // frontAgent is the state of a serving agent.
 type frontAgent struct {
-	log io.Writer
+	log    io.Writer
+	socket string
+	// openSet replaces backends (the plugin host) in tests.
+	openSet func(o pluginOptions, environ []string) (backendSet, error)
 
 	mu     sync.Mutex
 	active int
@@ -84,7 +88,7 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 		}
 		return err
 	}
-	d := &frontAgent{log: log, last: time.Now()}
+	d := &frontAgent{log: log, socket: socket, last: time.Now()}
 	go d.expire(l, idle)
 	var wg sync.WaitGroup
 	for {
@@ -166,6 +170,16 @@ func (d *frontAgent) serve(c *frontagent.Conn) {
 	defer cancel()
 	sig := newSignalRelay(cancel)
 	go sig.pump(c.Signals())
+	// A bug that panics while serving one command must not take down
+	// the agent and every other command it serves: that command fails
+	// (as the CLI would have), the others go on.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(d.log, "sbx front-agent: panic serving %q: %v\n%s", req.Args, r, debug.Stack())
+			fmt.Fprintf(files[2], "sbx: internal error in the front-end agent: %v (details in %s.log); run again with SBX_FRONT=0 to bypass it\n", r, d.socket)
+			c.Exit(exitSbxError)
+		}
+	}()
 	code := execute(d.environment(ctx, req, files, sig), req.Args)
 	if code == codeFallback {
 		c.Fallback("declined")
@@ -191,7 +205,12 @@ func (d *frontAgent) environment(ctx context.Context, req front.Request, files [
 		Notify:         sig.notify,
 		StopNotify:     sig.stop,
 	}
-	e.Backends = func(o pluginOptions) (backendSet, error) { return d.backends(o, req.Env) }
+	e.Backends = func(o pluginOptions) (backendSet, error) {
+		if d.openSet != nil {
+			return d.openSet(o, req.Env)
+		}
+		return d.backends(o, req.Env)
+	}
 	if t := newFileTerminal(files[0], files[1]); t.IsTerminal() {
 		e.Terminal = t
 	}

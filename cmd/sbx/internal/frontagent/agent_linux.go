@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -95,6 +96,11 @@ type Conn struct {
 // caller owns (and closes) the files.
 func (c *Conn) Request() (front.Request, [3]*os.File, error) {
 	var files [3]*os.File
+	// A front end sends its request right after connecting; one that does
+	// not within requestTimeout is stuck, and must not keep the agent
+	// from idling out.
+	_ = c.c.SetReadDeadline(time.Now().Add(requestTimeout))
+	defer c.c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	n, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
@@ -189,3 +195,6 @@ func (c *Conn) answer(b []byte) error {
 
 // Close closes the connection.
 func (c *Conn) Close() error { return c.c.Close() }
+
+// requestTimeout bounds the wait for a connected front end's request.
+var requestTimeout = 10 * time.Second

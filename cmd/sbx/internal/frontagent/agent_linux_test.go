@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -186,4 +187,39 @@ func frame(t byte, payload []byte) []byte {
 	b[4] = t
 	copy(b[5:], payload)
 	return b
+}
+
+// A front end that connects and then sends nothing must not hold the agent
+// (its idle timer waits for every connection being served).
+func TestRequest_AClientThatSendsNothingIsDroppedAfterTheTimeout(t *testing.T) {
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = 100 * time.Millisecond
+	l, path := listen(t)
+	errc := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		_, _, err = c.Request()
+		errc <- err
+	}()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("a request was read from a silent client")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent still waits for a silent client")
+	}
 }
