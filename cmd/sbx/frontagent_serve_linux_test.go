@@ -131,4 +131,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
