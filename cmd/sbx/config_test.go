@@ -472,3 +472,20 @@ func TestDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// Every command that reads the configuration warns about a mistyped SBX_*
+// variable, which would otherwise be ignored without a word.
+func TestEnvTypos_EveryCommandThatReadsTheConfigurationWarns(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--", "true"}, {"explain"}, {"config"}, {"backends"}, {"setup", "--status"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			h := newHarness(t)
+			h.vars["SBX_NETWROK"] = "allow"
+			h.run(append([]string{"--backend=fake"}, args...)...)
+			if !strings.Contains(h.stderr.String(), "SBX_NETWROK") {
+				t.Errorf("sbx %s: no warning about SBX_NETWROK; stderr:\n%s", strings.Join(args, " "), h.stderr.String())
+			}
+		})
+	}
+}
