@@ -267,30 +267,44 @@ func shellSession(t *testing.T, cmd *exec.Cmd) (ptmx *os.File, out *syncBuffer, 
 func TestRun_LinuxWritesAreConfinedThroughTheCLI(t *testing.T) {
 	outside := t.TempDir()
 	for _, backend := range []string{"linux-landlock", "linux-namespaces"} {
-		t.Run(backend, func(t *testing.T) {
-			// Landlock cannot exempt protected names inside a writable
-			// root, so linux-landlock freezes the root's own entries and
-			// leaves everything inside them writable: write in a subdir.
-			ws := t.TempDir()
-			must(t, os.Mkdir(filepath.Join(ws, "sub"), 0o755))
-			target := filepath.Join(outside, backend)
-			var stderr bytes.Buffer
-			cmd := sbx(t, ws, "--backend="+backend, "run", "--no-tmp", "--", "/bin/sh", "-c",
-				"echo in > sub/inside.txt && (echo out > "+target+") 2>/dev/null; mkdir .git 2>/dev/null; exit 0")
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
-				t.Skipf("backend %s cannot run here: %v: %s", backend, err, stderr.String())
-			}
-			if b, err := os.ReadFile(filepath.Join(ws, "sub", "inside.txt")); err != nil || string(b) != "in\n" {
-				t.Fatalf("write inside the workspace failed: %v %q", err, b)
-			}
-			if _, err := os.Stat(target); err == nil {
-				t.Fatal("write outside the workspace got through")
-			}
-			if _, err := os.Stat(filepath.Join(ws, ".git")); err == nil {
-				t.Fatal("creating the protected .git got through")
-			}
-		})
+		// Run from the workspace, and from a path to it through a
+		// symbolic link (cd ~/proj with ~/proj -> /data/proj), as a shell
+		// whose PWD is that path would.
+		for _, via := range []string{"direct", "link"} {
+			t.Run(backend+"/"+via, func(t *testing.T) {
+				// Landlock cannot exempt protected names inside a writable
+				// root, so linux-landlock freezes the root's own entries and
+				// leaves everything inside them writable: write in a subdir.
+				ws := t.TempDir()
+				if out, err := sbx(t, ws, "--backend="+backend, "run", "--no-tmp", "--", "true").CombinedOutput(); err != nil {
+					t.Skipf("backend %s cannot run here: %v: %s", backend, err, out)
+				}
+				must(t, os.Mkdir(filepath.Join(ws, "sub"), 0o755))
+				dir := ws
+				if via == "link" {
+					dir = filepath.Join(t.TempDir(), "link")
+					must(t, os.Symlink(ws, dir))
+				}
+				target := filepath.Join(outside, backend+"-"+via)
+				var stderr bytes.Buffer
+				cmd := sbx(t, dir, "--backend="+backend, "run", "--no-tmp", "--", "/bin/sh", "-c",
+					"echo in > sub/inside.txt && (echo out > "+target+") 2>/dev/null; mkdir .git 2>/dev/null; exit 0")
+				cmd.Env = append(cmd.Env, "PWD="+dir)
+				cmd.Stderr = &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("run from %s: %v: %s", dir, err, stderr.String())
+				}
+				if b, err := os.ReadFile(filepath.Join(ws, "sub", "inside.txt")); err != nil || string(b) != "in\n" {
+					t.Fatalf("write inside the workspace failed: %v %q", err, b)
+				}
+				if _, err := os.Stat(target); err == nil {
+					t.Fatal("write outside the workspace got through")
+				}
+				if _, err := os.Stat(filepath.Join(ws, ".git")); err == nil {
+					t.Fatal("creating the protected .git got through")
+				}
+			})
+		}
 	}
 }
 

@@ -226,17 +226,39 @@ func (a *app) resolvePolicy(cmd *cobra.Command) (*config, error) {
 // policyProblems validates cfg.Policy against the file system and words
 // each problem with the origin of the bad value.
 func (cfg *config) policyProblems() []string {
-	err := cfg.Policy.Validate(filepath.IsAbs, statDir)
-	if err == nil {
-		return nil
+	var out []string
+	if err := cfg.Policy.Validate(filepath.IsAbs, statDir); err != nil {
+		var pe *core.PolicyError
+		if !errors.As(err, &pe) {
+			return []string{err.Error()}
+		}
+		for _, pr := range pe.Problems {
+			out = append(out, cfg.describeProblem(pr))
+		}
 	}
-	var pe *core.PolicyError
-	if !errors.As(err, &pe) {
-		return []string{err.Error()}
-	}
-	out := make([]string, 0, len(pe.Problems))
-	for _, pr := range pe.Problems {
-		out = append(out, cfg.describeProblem(pr))
+	return append(out, cfg.linkProblems()...)
+}
+
+// linkProblems reports writable roots that are symbolic links. They are not
+// followed: a root is a grant of writes, and a link inside a directory a
+// sandboxed command could write to may have been replaced to point
+// elsewhere (the backends refuse such a root too, with a less helpful
+// word).
+func (cfg *config) linkProblems() []string {
+	var out []string
+	for i, r := range cfg.Policy.WritableRoots {
+		fi, err := os.Lstat(r)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(r)
+		if err != nil {
+			target = "a path that does not resolve"
+		}
+		out = append(out, cfg.describeProblem(core.Problem{
+			Field: fmt.Sprintf("writable_roots[%d]", i), Value: r,
+			Reason: fmt.Sprintf("is a symbolic link to %s: sbx does not follow a link to grant writes (a sandboxed command could have replaced it); name the directory itself", target),
+		}))
 	}
 	return out
 }
@@ -262,6 +284,15 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 		} else {
 			in.Workspace, in.WorkspaceOrigin = ws, "flag --"+fCwd
 		}
+	}
+	// The workspace is the directory the command runs in, under the name
+	// with no symbolic link in it: where a shell's logical path went
+	// through a link (cd ~/proj, ~/proj -> /data/proj), backends that do
+	// not follow a final link would otherwise refuse it. Relative paths in
+	// flags and variables still resolve against the logical directory, as
+	// the user typed them.
+	if real, err := filepath.EvalSymlinks(in.Workspace); err == nil {
+		in.Workspace = real
 	}
 	var flagProbs []string
 	in.Flags, flagProbs = flagLayer(cmd, cwd, home)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -312,5 +313,49 @@ func TestRun_SignalsAreForwardedNotFatal(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != core.SIGTERM || got[1] != core.SIGINT {
 		t.Errorf("forwarded %v, want [SIGTERM SIGINT]", got)
+	}
+}
+
+// A shell's current directory may be a path through a symbolic link
+// (cd ~/proj, with ~/proj -> /data/proj): the workspace is the directory
+// itself, which backends that never follow a final link accept.
+func TestRun_WorkspaceReachedThroughALinkIsTheDirectoryItself(t *testing.T) {
+	h := newHarness(t)
+	real := filepath.Join(h.home, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(h.home, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	h.cwd = link
+	if code := h.run("--backend=fake", "run", "--", "true"); code != 0 {
+		t.Fatalf("exit %d: %s", code, h.stderr.String())
+	}
+	want, _ := filepath.EvalSymlinks(real)
+	if got := h.fake.request().Policy.Workspace; got != want {
+		t.Errorf("workspace %q, want %q (the link resolved)", got, want)
+	}
+}
+
+// A writable root is a grant: a link is not followed (a sandboxed command
+// could have replaced it), and the message says what to name instead.
+func TestRun_WritableRootThatIsALinkIsRefusedWithItsTarget(t *testing.T) {
+	h := newHarness(t)
+	target := filepath.Join(h.home, "cache")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(h.cwd, "cache-link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	code := h.run("--backend=fake", "run", "--writable-root", link, "--", "true")
+	if code != exitSbxError || !strings.Contains(h.stderr.String(), "symbolic link to "+target) || !strings.Contains(h.stderr.String(), "--writable-root") {
+		t.Fatalf("exit %d, stderr %q: want a refusal naming the link's target and the flag", code, h.stderr.String())
+	}
+	if h.fake.request() != nil {
+		t.Error("the backend ran the command")
 	}
 }
