@@ -244,3 +244,26 @@ func TestRunRequestWorkDir_IsDirElseWorkspace(t *testing.T) {
 		t.Fatalf("with Dir: %q", r.WorkDir())
 	}
 }
+
+func TestUnixTmpDirs_TmpAndAnotherAbsoluteTMPDIR(t *testing.T) {
+	for _, tc := range []struct {
+		tmpdir string
+		want   []string
+	}{
+		{"", []string{"/tmp"}},
+		{"/tmp", []string{"/tmp"}},
+		{"/tmp/", []string{"/tmp"}},
+		{"relative/tmp", []string{"/tmp"}},
+		{"/var/tmp/x/", []string{"/tmp", "/var/tmp/x"}},
+	} {
+		got := UnixTmpDirs(func(k string) string {
+			if k == "TMPDIR" {
+				return tc.tmpdir
+			}
+			return ""
+		})
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("TMPDIR=%q: %v, want %v", tc.tmpdir, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"path"
 	"sort"
 	"strings"
 )
@@ -47,4 +48,17 @@ func LookupEnv(env []string, key string) (string, bool) {
 		}
 	}
 	return val, found
+}
+
+// UnixTmpDirs are the temporary directories a policy's WritableTmp makes
+// writable on Linux and other Unix systems: /tmp, and $TMPDIR (read with
+// getenv) when it is another absolute directory. Backends pass them to
+// [Requested]; one definition keeps every backend's "temporary directories"
+// the same. (macOS resolves its own; on Windows it is %TEMP%.)
+func UnixTmpDirs(getenv func(string) string) []string {
+	out := []string{"/tmp"}
+	if t := getenv("TMPDIR"); t != "" && path.IsAbs(t) && path.Clean(t) != "/tmp" {
+		out = append(out, path.Clean(t))
+	}
+	return out
 }

@@ -6,13 +6,13 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/backends/linux/sandbox"
+	"github.com/sbxdev/sbx/core"
 )
 
 // Probe finds out, once, what this host offers: the Landlock ABI, seccomp,
@@ -29,17 +29,8 @@ func Probe() Facts {
 	f.Seccomp, f.SeccompNote = probeSeccomp()
 	f.UserNS, f.UserNSNote = probeUserNS(f.Helper)
 	f.Cgroup = probeCgroup(f.UID)
-	f.TmpDirs = tmpDirs()
+	f.TmpDirs = core.UnixTmpDirs(os.Getenv)
 	return f
-}
-
-// tmpDirs returns /tmp and $TMPDIR when it is another absolute directory.
-func tmpDirs() []string {
-	out := []string{"/tmp"}
-	if t := os.Getenv("TMPDIR"); filepath.IsAbs(t) && filepath.Clean(t) != "/tmp" {
-		out = append(out, filepath.Clean(t))
-	}
-	return out
 }
 
 // probeUserNS starts the helper in new user, mount, pid and network

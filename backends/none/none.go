@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/sbxdev/sbx/core"
@@ -120,9 +119,5 @@ func tmpDirs() []string {
 	if runtime.GOOS == "windows" {
 		return []string{os.TempDir()}
 	}
-	out := []string{"/tmp"}
-	if t := os.Getenv("TMPDIR"); filepath.IsAbs(t) && filepath.Clean(t) != "/tmp" {
-		out = append(out, filepath.Clean(t))
-	}
-	return out
+	return core.UnixTmpDirs(os.Getenv)
 }

@@ -98,12 +98,13 @@ func tryBwrap(ctx context.Context, path string, args []string) (bool, string) {
 	return err == nil, stderr.String()
 }
 
-// tmpDirs are /tmp and $TMPDIR (when it is another existing directory).
+// tmpDirs are core's temporary directories that exist here (bwrap cannot
+// bind a missing one).
 func tmpDirs() []string {
-	out := []string{"/tmp"}
-	if t := os.Getenv("TMPDIR"); t != "" && filepath.IsAbs(t) && filepath.Clean(t) != "/tmp" {
-		if fi, err := os.Stat(t); err == nil && fi.IsDir() {
-			out = append(out, filepath.Clean(t))
+	var out []string
+	for _, d := range core.UnixTmpDirs(os.Getenv) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
 		}
 	}
 	return out
