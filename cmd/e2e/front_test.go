@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -327,5 +328,54 @@ func TestFront_ConcurrentRunsKeepTheirOwnStreamsAndStatus(t *testing.T) {
 	}
 	if got := rt.frontAgents(); len(got) != 1 || got[0] != agent {
 		t.Errorf("front-end agents %v, want %d alone", got, agent)
+	}
+}
+
+// sbx agents lists the resident processes sbx keeps, and --stop ends them:
+// a user must be able to see and stop what runs in their name.
+func TestAgents_ListedAndStopped(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	front := rt.warmFront(t, ws)
+	plugin := rt.onlyAgent(t, "sbx-backend-none").Pid
+
+	var rows []struct {
+		Kind    string `json:"kind"`
+		Pid     int    `json:"pid"`
+		Binary  string `json:"binary"`
+		Running bool   `json:"running"`
+	}
+	out, err := rt.sbx(t, ws, "5m", "agents", "--json").Output()
+	must(t, err)
+	must(t, json.Unmarshal(out, &rows))
+	seen := map[string]int{}
+	for _, r := range rows {
+		if r.Running {
+			seen[r.Kind] = r.Pid
+		}
+	}
+	if seen["front-end"] != front || seen["plugin"] != plugin {
+		t.Fatalf("sbx agents --json: %s; want the front-end agent %d and the plugin agent %d running", out, front, plugin)
+	}
+
+	out, err = rt.sbx(t, ws, "5m", "agents", "--stop").CombinedOutput()
+	if err != nil {
+		t.Fatalf("sbx agents --stop: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for alive(front) || rt.isAgent(plugin) {
+		if time.Now().After(deadline) {
+			t.Fatalf("agents still running after --stop (front-end %v, plugin %v):\n%s", alive(front), rt.isAgent(plugin), out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err = rt.sbx(t, ws, "5m", "agents").Output()
+	must(t, err)
+	if strings.Contains(string(out), "running") {
+		t.Errorf("sbx agents after --stop:\n%s", out)
+	}
+	// The next command starts what it needs again.
+	if code := exitCode(t, rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "exit 6").Run()); code != 6 {
+		t.Fatalf("run after --stop: exit %d, want 6", code)
 	}
 }

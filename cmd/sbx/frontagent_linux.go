@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -46,6 +48,8 @@ import (
 
 // frontAgent is the state of a serving agent.
 type frontAgent struct {
+	// ctx ends every run in flight when the agent is told to stop.
+	ctx    context.Context
 	log    io.Writer
 	socket string
 	// openSet replaces backends (the plugin host) in tests.
@@ -88,7 +92,27 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 		}
 		return err
 	}
-	d := &frontAgent{log: log, socket: socket, last: time.Now()}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	d := &frontAgent{ctx: ctx, log: log, socket: socket, last: time.Now()}
+	// Its record, for `sbx agents`; gone with it.
+	if err := writeFrontState(socket); err != nil {
+		fmt.Fprintf(log, "sbx front-agent: %v\n", err)
+	}
+	defer os.Remove(socket + frontStateSuffix)
+	// SIGTERM or SIGHUP (`sbx agents --stop`, a logout): stop accepting,
+	// cancel the runs in flight (their process trees are killed), leave.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(term)
+	go func() {
+		select {
+		case <-term:
+			stop()
+			l.Close()
+		case <-ctx.Done():
+		}
+	}()
 	go d.expire(l, idle)
 	var wg sync.WaitGroup
 	for {
@@ -166,7 +190,11 @@ func (d *frontAgent) serve(c *frontagent.Conn) {
 		c.Fallback(err.Error())
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	parent := d.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	sig := newSignalRelay(cancel)
 	go sig.pump(c.Signals())
@@ -335,4 +363,64 @@ func startFrontAgent(socket string, idle time.Duration) (int, error) {
 	}
 	go cmd.Wait() // reaped if it exits while this sbx still runs
 	return cmd.Process.Pid, nil
+}
+
+// frontStateSuffix names a front-end agent's record, beside its socket:
+// not ".json", which plugin agents' records use in the same directory.
+const frontStateSuffix = ".state"
+
+// frontState is a front-end agent's record.
+type frontState struct {
+	Pid    int    `json:"pid"`
+	Binary string `json:"binary"`
+	Socket string `json:"socket"`
+}
+
+// writeFrontState records this agent next to socket.
+func writeFrontState(socket string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(frontState{Pid: os.Getpid(), Binary: exe, Socket: socket})
+	if err != nil {
+		return err
+	}
+	tmp := socket + frontStateSuffix + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, socket+frontStateSuffix)
+}
+
+// frontAgents lists the front-end agents recorded in the agent directory.
+func frontAgents(dir string) []host.AgentInfo {
+	files, _ := filepath.Glob(filepath.Join(dir, "front-*.sock"+frontStateSuffix))
+	var out []host.AgentInfo
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var st frontState
+		if json.Unmarshal(b, &st) != nil || st.Pid <= 1 || st.Binary == "" {
+			continue
+		}
+		out = append(out, host.AgentInfo{Pid: st.Pid, Binary: st.Binary, Running: unix.Kill(st.Pid, 0) == nil && host.RunsBinary(st.Pid, st.Binary)})
+	}
+	return out
+}
+
+// localAgents lists this user's agents, front-end and plugin, in the agent
+// directory of the environment getenv reads.
+func localAgents(getenv func(string) string) ([]agentRow, error) {
+	var rows []agentRow
+	for _, a := range frontAgents(front.Dir(getenv)) {
+		rows = append(rows, agentRow{Kind: "front-end", AgentInfo: a})
+	}
+	plugins, err := host.Agents(getenv)
+	for _, a := range plugins {
+		rows = append(rows, agentRow{Kind: "plugin", AgentInfo: a})
+	}
+	return rows, err
 }

@@ -17,3 +17,6 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 
 // startFrontAgent is nil here: no front-end agent outside Linux.
 var startFrontAgent func(socket string, idle time.Duration) (int, error)
+
+// localAgents lists nothing here: agents are Linux-only.
+func localAgents(getenv func(string) string) ([]agentRow, error) { return nil, nil }

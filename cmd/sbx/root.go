@@ -75,6 +75,7 @@ var commands = []func(*app) *cobra.Command{
 	newVersionCmd,
 	newCompareCmd,
 	newConformanceCmd,
+	newAgentsCmd,
 	// newFrontAgentCmd is added by init in cmd_frontagent.go: the agent
 	// runs the command tree itself, which a variable initialiser may not
 	// refer back to.

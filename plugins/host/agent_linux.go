@@ -344,3 +344,64 @@ func checkSum(path, want string) error {
 	}
 	return nil
 }
+
+// AgentInfo describes a plugin agent recorded in this user's agent
+// directory.
+type AgentInfo struct {
+	// Pid is the agent's process.
+	Pid int `json:"pid"`
+	// Binary is the plugin binary it runs.
+	Binary string `json:"binary"`
+	// Running is false for a record whose process is gone (or now runs
+	// something else); the next host to need the plugin clears it.
+	Running bool `json:"running"`
+}
+
+// Agents lists the plugin agents recorded in this user's agent directory
+// (the one hosts with the environment getenv reads use). Linux only; nil
+// elsewhere.
+func Agents(getenv func(string) string) ([]AgentInfo, error) {
+	dir, err := agentDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []AgentInfo
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var st agentState
+		if json.Unmarshal(b, &st) != nil || st.Pid <= 1 || st.Binary == "" {
+			continue
+		}
+		out = append(out, AgentInfo{Pid: st.Pid, Binary: st.Binary, Running: agentAlive(st.Pid) && RunsBinary(st.Pid, st.Binary)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
+	return out, nil
+}
+
+// RunsBinary reports whether process pid runs the executable at path (or
+// ran it before the file was replaced), so that a recycled pid is never
+// mistaken for an agent.
+func RunsBinary(pid int, path string) bool {
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return false
+	}
+	return exe == path || exe == path+" (deleted)"
+}
+
+// StopAgent asks the agent a to stop with SIGTERM, on which it cancels
+// the runs it serves (killing their process trees) and exits. A record
+// whose process is gone, or runs something else now, is left alone.
+func StopAgent(a AgentInfo) error {
+	if !agentAlive(a.Pid) || !RunsBinary(a.Pid, a.Binary) {
+		return nil
+	}
+	return unix.Kill(a.Pid, unix.SIGTERM)
+}
