@@ -379,3 +379,23 @@ func TestAgents_ListedAndStopped(t *testing.T) {
 		t.Fatalf("run after --stop: exit %d, want 6", code)
 	}
 }
+
+func TestAgents_StopCancelsRunsInFlightAndKillsTheirTrees(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	marker := uniqueMarker()
+	var stderr bytes.Buffer
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c",
+		fmt.Sprintf("setsid sh -c 'sleep 1000; : %[1]s' & sleep 1000; : %[1]s", marker))
+	cmd.Stderr = &stderr
+	must(t, cmd.Start())
+	waitCommand(t, marker, cmd.Process.Pid, 2)
+	if out, err := rt.sbx(t, ws, "5m", "agents", "--stop").CombinedOutput(); err != nil {
+		t.Fatalf("sbx agents --stop: %v\n%s", err, out)
+	}
+	if code := exitCode(t, cmd.Wait()); code == 0 {
+		t.Errorf("the run in flight exited 0 after its agent was stopped; stderr:\n%s", tail(stderr.Bytes()))
+	}
+	waitGone(t, marker)
+}
