@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,12 @@ func newFrontAgentCmd(a *app) *cobra.Command {
 			}
 			if idle <= 0 {
 				return usageErrorf(cmd, "--idle=%s: want a positive duration", idle)
+			}
+			// It waits on sockets and processes; one processor keeps
+			// idle threads from spinning on the cores the commands need
+			// (as plugin agents do, see the SDK).
+			if _, set := a.env.LookupEnv("GOMAXPROCS"); !set {
+				runtime.GOMAXPROCS(1)
 			}
 			return serveFrontAgent(socket, idle, a.env.Stderr)
 		},

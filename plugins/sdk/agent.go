@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -110,4 +111,16 @@ func (a *agent) grpcServer(opts []grpc.ServerOption) *grpc.Server {
 		}),
 	)
 	return plugin.DefaultGRPCServer(opts)
+}
+
+// oneProc runs an agent's Go code on one processor (GOMAXPROCS=1), unless
+// the user set GOMAXPROCS. An agent spends its life waiting on sockets and
+// on the processes it started; with more processors the runtime keeps idle
+// threads spinning for work on the very cores the sandboxed commands need.
+// Measured on 2 cores, end to end: 0.3-1 ms less per command
+// (bench/README.md).
+func oneProc() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }

@@ -52,6 +52,7 @@ func Serve(backends ...core.Backend) {
 		return plugin.DefaultGRPCServer(append(opts, transportOptions()...))
 	}
 	if ag != nil {
+		oneProc()
 		if fds, err = ag.fdReceiver(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
