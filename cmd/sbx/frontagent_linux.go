@@ -395,20 +395,7 @@ func writeFrontState(socket string) error {
 
 // frontAgents lists the front-end agents recorded in the agent directory.
 func frontAgents(dir string) []host.AgentInfo {
-	files, _ := filepath.Glob(filepath.Join(dir, "front-*.sock"+frontStateSuffix))
-	var out []host.AgentInfo
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var st frontState
-		if json.Unmarshal(b, &st) != nil || st.Pid <= 1 || st.Binary == "" {
-			continue
-		}
-		out = append(out, host.AgentInfo{Pid: st.Pid, Binary: st.Binary, Running: unix.Kill(st.Pid, 0) == nil && host.RunsBinary(st.Pid, st.Binary)})
-	}
-	return out
+	return host.AgentRecords(filepath.Join(dir, "front-*.sock"+frontStateSuffix))
 }
 
 // localAgents lists this user's agents, front-end and plugin, in the agent

@@ -365,10 +365,15 @@ func Agents(getenv func(string) string) ([]AgentInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
+	return AgentRecords(filepath.Join(dir, "*.json")), nil
+}
+
+// AgentRecords reads the agent records matching the glob pattern: JSON
+// objects with the agent's "pid" and "binary" (what a plugin agent's
+// state file and the sbx front-end agent's record hold), sorted by pid.
+// Records that cannot be read are skipped.
+func AgentRecords(pattern string) []AgentInfo {
+	files, _ := filepath.Glob(pattern)
 	var out []AgentInfo
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -382,7 +387,7 @@ func Agents(getenv func(string) string) ([]AgentInfo, error) {
 		out = append(out, AgentInfo{Pid: st.Pid, Binary: st.Binary, Running: agentAlive(st.Pid) && RunsBinary(st.Pid, st.Binary)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Pid < out[j].Pid })
-	return out, nil
+	return out
 }
 
 // RunsBinary reports whether process pid runs the executable at path (or

@@ -31,6 +31,9 @@ type AgentInfo struct {
 // Agents lists nothing here: plugin agents are Linux-only.
 func Agents(getenv func(string) string) ([]AgentInfo, error) { return nil, nil }
 
+// AgentRecords reads nothing here: agents are Linux-only.
+func AgentRecords(pattern string) []AgentInfo { return nil }
+
 // RunsBinary is always false here: there are no agents to check.
 func RunsBinary(pid int, path string) bool { return false }
 

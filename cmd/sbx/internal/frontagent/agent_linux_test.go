@@ -149,25 +149,8 @@ func TestRequest_MalformedInputIsAProtocolError(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			l, path := listen(t)
-			errc := make(chan error, 1)
-			go func() {
-				c, err := l.Accept()
-				if err != nil {
-					errc <- err
-					return
-				}
-				defer c.Close()
-				_, _, err = c.Request()
-				errc <- err
-			}()
-			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-				t.Fatal(err)
-			}
+			errc := requestError(l)
+			fd := rawClient(t, path)
 			fds, _ := pipeFDs(t)
 			if err := unix.Sendmsg(fd, msg, unix.UnixRights(fds[:]...), nil, 0); err != nil {
 				t.Fatal(err)
@@ -178,6 +161,38 @@ func TestRequest_MalformedInputIsAProtocolError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requestError accepts one connection on l and sends what reading its
+// request returned.
+func requestError(l *Listener) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		_, _, err = c.Request()
+		errc <- err
+	}()
+	return errc
+}
+
+// rawClient connects to path without the front end's client, to send
+// whatever a test wants; the socket is closed when the test ends.
+func rawClient(t *testing.T, path string) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }
 
 // frame builds a raw frame, for feeding the agent what a client could.
@@ -195,25 +210,8 @@ func TestRequest_AClientThatSendsNothingIsDroppedAfterTheTimeout(t *testing.T) {
 	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
 	requestTimeout = 100 * time.Millisecond
 	l, path := listen(t)
-	errc := make(chan error, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer c.Close()
-		_, _, err = c.Request()
-		errc <- err
-	}()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
+	errc := requestError(l)
+	rawClient(t, path)
 	select {
 	case err := <-errc:
 		if err == nil {
