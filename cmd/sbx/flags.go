@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -236,31 +238,114 @@ func (cfg *config) policyProblems() []string {
 			out = append(out, cfg.describeProblem(pr))
 		}
 	}
-	return append(out, cfg.linkProblems()...)
+	return out
 }
 
-// linkProblems reports writable roots that are symbolic links. They are not
-// followed: a root is a grant of writes, and a link inside a directory a
-// sandboxed command could write to may have been replaced to point
-// elsewhere (the backends refuse such a root too, with a less helpful
-// word).
-func (cfg *config) linkProblems() []string {
+// resolveRootLinks replaces each writable root by the same directory named
+// without symbolic links, so that every backend gets one link-free path
+// (linux-namespaces cannot bind a path through an absolute link; Landlock
+// would follow it anyway). A link is followed only where a sandboxed command
+// cannot have planted it; the root is refused, naming the link and its
+// target, when
+//   - the root itself is a link: a grant of writes never follows a link;
+//   - a link on the way to it lies in a directory the sandbox may write (the
+//     workspace, a writable root, a writable temporary directory in tmpDirs):
+//     a command of an earlier run could have replaced it to point elsewhere.
+//
+// Links elsewhere on the way (/home -> /var/home, ~/.cache -> /data/cache)
+// are resolved. Roots that do not exist are left for Validate to report.
+func (cfg *config) resolveRootLinks(tmpDirs []string) []string {
+	writable := append([]string{cfg.Policy.Workspace}, cfg.Policy.WritableRoots...)
+	writable = append(writable, tmpDirs...)
 	var out []string
+	refuse := func(i int, r, reason string) {
+		out = append(out, cfg.describeProblem(core.Problem{Field: fmt.Sprintf("writable_roots[%d]", i), Value: r, Reason: reason}))
+	}
 	for i, r := range cfg.Policy.WritableRoots {
 		fi, err := os.Lstat(r)
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		if err != nil {
 			continue
 		}
-		target, err := filepath.EvalSymlinks(r)
-		if err != nil {
-			target = "a path that does not resolve"
+		if fi.Mode()&os.ModeSymlink != 0 {
+			refuse(i, r, fmt.Sprintf("is a symbolic link to %s: sbx does not follow a link to grant writes (a sandboxed command could have replaced it); name the directory itself", linkTarget(r)))
+			continue
 		}
-		out = append(out, cfg.describeProblem(core.Problem{
-			Field: fmt.Sprintf("writable_roots[%d]", i), Value: r,
-			Reason: fmt.Sprintf("is a symbolic link to %s: sbx does not follow a link to grant writes (a sandboxed command could have replaced it); name the directory itself", target),
-		}))
+		real, link, err := resolvePlantSafe(r, writable)
+		switch {
+		case err != nil:
+			continue // Validate reports a root that cannot be resolved
+		case link != "":
+			refuse(i, r, fmt.Sprintf("is reached through the symbolic link %s (to %s), which lies where a sandboxed command may write and could have replaced it; name the directory itself", link, linkTarget(link)))
+			continue
+		}
+		cfg.Policy.WritableRoots[i] = real
 	}
 	return out
+}
+
+// resolvePlantSafe resolves path as filepath.EvalSymlinks does, one
+// component at a time, and stops at the first symbolic link it meets —
+// on path itself or inside the target of an earlier link — that lies in one
+// of writable (where a sandboxed command could have planted it): link is
+// then that link. On Windows it is filepath.EvalSymlinks (creating a link
+// there needs a privilege a sandboxed command does not have).
+func resolvePlantSafe(path string, writable []string) (real, link string, err error) {
+	if runtime.GOOS == "windows" {
+		real, err = filepath.EvalSymlinks(path)
+		return real, "", err
+	}
+	var places []string
+	for _, w := range writable {
+		places = append(places, w)
+		if r, err := filepath.EvalSymlinks(w); err == nil && r != w {
+			places = append(places, r)
+		}
+	}
+	resolved := "/"
+	todo := strings.Split(filepath.Clean(path), "/")
+	for hops := 0; len(todo) > 0; {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, c)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return "", "", err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if underAny(resolved, places) {
+			return "", next, nil
+		}
+		if hops++; hops > 255 {
+			return "", "", fmt.Errorf("%s: too many levels of symbolic links", path)
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return "", "", err
+		}
+		if filepath.IsAbs(target) {
+			resolved = "/"
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return resolved, "", nil
+}
+
+// linkTarget is where the link at path leads, for messages.
+func linkTarget(path string) string {
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		return t
+	}
+	return "a path that does not resolve"
 }
 
 // loadFor loads the configuration for cmd: files, environment and the
@@ -300,6 +385,13 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 	cfg, err := a.loadConfig(in)
 	if err != nil {
 		probs = append(probs, problemsOf(err)...)
+	}
+	if cfg != nil {
+		var tmp []string
+		if cfg.Policy.WritableTmp {
+			tmp = core.UnixTmpDirs(func(k string) string { v, _ := a.env.LookupEnv(k); return v })
+		}
+		probs = append(probs, cfg.resolveRootLinks(tmp)...)
 	}
 	if len(probs) > 0 {
 		return cfg, &configError{Problems: probs}

@@ -359,3 +359,79 @@ func TestRun_WritableRootThatIsALinkIsRefusedWithItsTarget(t *testing.T) {
 		t.Error("the backend ran the command")
 	}
 }
+
+// Links on the way to a writable root are followed only where no sandboxed
+// command can have planted them: every backend then gets one link-free
+// path, and a link replaced by an earlier run cannot redirect a grant.
+func TestRun_WritableRootLinksOnTheWay(t *testing.T) {
+	mkdir := func(t *testing.T, p string) string {
+		t.Helper()
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := filepath.EvalSymlinks(p)
+		return r
+	}
+	link := func(t *testing.T, target, at string) {
+		t.Helper()
+		if err := os.Symlink(target, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test's directories are under /tmp, which writable_tmp would make
+	// a place where links can be planted.
+	newH := func(t *testing.T) *harness {
+		h := newHarness(t)
+		h.vars["SBX_WRITABLE_TMP"] = "false"
+		return h
+	}
+	t.Run("OutsideWritablePlacesIsResolved", func(t *testing.T) {
+		h := newH(t)
+		real := mkdir(t, filepath.Join(h.home, "data", "cache", "go-build"))
+		link(t, filepath.Join(h.home, "data", "cache"), filepath.Join(h.home, "dotcache"))
+		if code := h.run("--backend=fake", "run", "--writable-root", filepath.Join(h.home, "dotcache", "go-build"), "--", "true"); code != 0 {
+			t.Fatalf("exit %d: %s", code, h.stderr.String())
+		}
+		if got := h.fake.request().Policy.WritableRoots; len(got) != 1 || got[0] != real {
+			t.Errorf("writable roots %q, want [%q] (the link resolved)", got, real)
+		}
+	})
+	t.Run("InsideTheWorkspaceIsRefused", func(t *testing.T) {
+		h := newH(t)
+		mkdir(t, filepath.Join(h.home, "secret", "out"))
+		link(t, filepath.Join(h.home, "secret"), filepath.Join(h.cwd, "build"))
+		code := h.run("--backend=fake", "run", "--writable-root", filepath.Join(h.cwd, "build", "out"), "--", "true")
+		if code != exitSbxError || !strings.Contains(h.stderr.String(), "through the symbolic link "+filepath.Join(h.cwd, "build")) {
+			t.Fatalf("exit %d, stderr %q: want a refusal naming the planted link", code, h.stderr.String())
+		}
+	})
+	t.Run("PlantedInsideAnEarlierLinksTargetIsRefused", func(t *testing.T) {
+		h := newH(t)
+		mkdir(t, filepath.Join(h.home, "secret", "out"))
+		// ~/dotcache -> workspace/x (made by the user), workspace/x ->
+		// ~/secret (planted by a sandboxed command).
+		link(t, filepath.Join(h.home, "secret"), filepath.Join(h.cwd, "x"))
+		link(t, filepath.Join(h.cwd, "x"), filepath.Join(h.home, "dotcache"))
+		code := h.run("--backend=fake", "run", "--writable-root", filepath.Join(h.home, "dotcache", "out"), "--", "true")
+		if code != exitSbxError || !strings.Contains(h.stderr.String(), "through the symbolic link "+filepath.Join(h.cwd, "x")) {
+			t.Fatalf("exit %d, stderr %q: want a refusal naming the planted link", code, h.stderr.String())
+		}
+	})
+}
+
+func TestRun_WritableRootThroughALinkInAWritableTmpIsRefused(t *testing.T) {
+	h := newHarness(t) // writable_tmp (the default); the test's directories are under /tmp
+	if err := os.MkdirAll(filepath.Join(h.home, "data", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(h.home, "data"), filepath.Join(h.home, "l")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h.home, "/tmp/") {
+		t.Skipf("the test directory %s is not under /tmp", h.home)
+	}
+	code := h.run("--backend=fake", "run", "--writable-root", filepath.Join(h.home, "l", "x"), "--", "true")
+	if code != exitSbxError || !strings.Contains(h.stderr.String(), "through the symbolic link") {
+		t.Fatalf("exit %d, stderr %q: a link under a writable /tmp must not be followed", code, h.stderr.String())
+	}
+}
