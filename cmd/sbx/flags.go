@@ -400,7 +400,8 @@ func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
 }
 
 // statDir is the core.PathChecker of the real file system. It follows
-// symbolic links: a writable root may be a link to a directory.
+// symbolic links; resolveRootLinks has already refused the roots that are
+// links, and replaced the others by their link-free paths.
 func statDir(path string) (exists, isDir bool) {
 	fi, err := os.Stat(path)
 	if err != nil {
