@@ -399,3 +399,16 @@ func TestAgents_StopCancelsRunsInFlightAndKillsTheirTrees(t *testing.T) {
 	}
 	waitGone(t, marker)
 }
+
+func TestFront_WithoutSbxCliBesideItSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(binDir, "sbx"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "sbx"), b, 0o755))
+	cmd := exec.Command(filepath.Join(dir, "sbx"), "version")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if code := exitCode(t, err); code != 125 || !strings.Contains(string(out), "sbx-cli is missing beside") || !strings.Contains(string(out), "install both binaries") {
+		t.Fatalf("exit %d, output %q: want 125 and what to do", code, out)
+	}
+}
