@@ -28,20 +28,18 @@ import (
 // for the lean front end (cmd/sbx/front, see package front). It runs the
 // same command tree as the CLI does, in process, against each client's
 // environment (arguments, variables, current directory, streams, terminal,
-// forwarded signals), and keeps one plugin host, so that the plugin
-// connections outlive a command.
+// forwarded signals), and keeps its plugin hosts (one per plugin
+// configuration: plugin_dirs, plugin_checksums, keep-alive), so that the
+// plugin connections outlive a command. The front end names agents by the
+// environment plugin agents are keyed by, so one agent sees one such
+// environment.
 //
-// What it serves and what it declines (the front end then runs the full CLI
-// itself, as if no agent were there):
-//   - only `sbx run`; every other command is cheap enough cold and may
-//     print things a resident process should not cache;
-//   - not with plugin_keepalive = "0" (the user asked for nothing resident)
-//     nor with --debug (plugin logs go to the command's own stderr);
-//   - one plugin configuration (plugin_dirs, plugin_checksums, keep-alive)
-//     and one agent environment (front.EnvKey) per agent: the first
-//     request's. The front end names agents by their environment already;
-//     another plugin configuration is declined, so that one subreaper
-//     process never holds two hosts that could kill each other's agents.
+// What it declines (the front end then runs the full CLI itself, as if no
+// agent were there):
+//   - every command but `sbx run`, which is the one on the hot path; the
+//     others are cheap enough cold;
+//   - plugin_keepalive = "0" (the user asked for nothing resident) and
+//     --debug (plugin logs go to the command's own stderr);
 //   - clients that fail host.CheckPeer (another user, another pid
 //     namespace, or a sandboxed process: a command inside a sandbox must
 //     never run something outside it).
@@ -60,8 +58,10 @@ type frontAgent struct {
 	last   time.Time
 	// set is the plugin host, created by the first request that needs
 	// one; key is its plugin configuration and agent environment.
-	set    backendSet
-	setKey string
+	// sets are the plugin hosts, one per plugin configuration and agent
+	// environment (see backends), created by the first request that
+	// needs each.
+	sets map[string]backendSet
 }
 
 // serveFrontAgent listens on socket until no command has run for idle.
@@ -131,8 +131,8 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 	wg.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.set != nil {
-		d.set.Close()
+	for _, set := range d.sets {
+		set.Close()
 	}
 	return nil
 }
@@ -258,16 +258,17 @@ func (d *frontAgent) backends(o pluginOptions, environ []string) (backendSet, er
 	key := fmt.Sprintf("%q %q %s %q", o.Dirs, pins, o.KeepAlive, front.EnvKey(environ))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.set == nil {
-		// The host reads SBX_PLUGIN_PATH and XDG_RUNTIME_DIR from the
-		// first request's environment and keys plugin agents by it;
-		// requests with another EnvKey never reach it.
+	set, ok := d.sets[key]
+	if !ok {
+		// The host reads SBX_PLUGIN_PATH and XDG_RUNTIME_DIR from this
+		// request's environment and keys plugin agents by it; requests
+		// with the same key have the same values of those.
 		hostEnv := slices.Clone(environ)
 		getenv := func(k string) string {
 			v, _ := front.Lookup(hostEnv, k)
 			return v
 		}
-		d.set = &hostSet{h: host.New(host.Options{
+		set = &hostSet{h: host.New(host.Options{
 			Dirs:      o.Dirs,
 			Pins:      o.Pins,
 			Subreaper: true,
@@ -275,12 +276,12 @@ func (d *frontAgent) backends(o pluginOptions, environ []string) (backendSet, er
 			Getenv:    getenv,
 			Environ:   func() []string { return hostEnv },
 		})}
-		d.setKey = key
+		if d.sets == nil {
+			d.sets = map[string]backendSet{}
+		}
+		d.sets[key] = set
 	}
-	if key != d.setKey {
-		return nil, errFallback
-	}
-	return sharedSet{d.set}, nil
+	return sharedSet{set}, nil
 }
 
 // sharedSet is the agent's host lent to one command: closing it keeps the

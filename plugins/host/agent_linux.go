@@ -150,7 +150,7 @@ func (h *Host) startAgent(ctx context.Context, path string) (*pluginProc, error)
 	if err != nil {
 		return nil, err
 	}
-	h.agentPids[st.Pid] = true // h.mu is held by start
+	spare(st.Pid) // it outlives this host
 	b, _ := json.Marshal(st)
 	tmp := statePath + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {

@@ -49,7 +49,7 @@ func (b *Backend) err(err error) error {
 	}
 	if errors.Is(e, core.ErrBackendExited) {
 		b.p.waitExited(2 * time.Second)
-		killOrphans(b.h)
+		killOrphans()
 	}
 	return e
 }

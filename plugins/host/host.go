@@ -80,18 +80,35 @@ type Host struct {
 	mu      sync.Mutex
 	plugins map[string]*pluginProc // by binary path
 	closed  bool
-	// agentPids are the agents this host spawned and the children
-	// KeepChild names: children of this process which killOrphans must
-	// spare.
-	agentPids map[int]bool
+}
+
+// live are the Hosts of this process that are not closed, and spared the
+// children any of them started to outlive it (agents, KeepChild): a host
+// that kills a crashed plugin's orphans (killOrphans) must spare every
+// host's plugins and agents, not only its own, since they are all children
+// of this one process.
+var (
+	liveMu sync.Mutex
+	live   = map[*Host]bool{}
+	spared = map[int]bool{}
+)
+
+// spare records a child that killOrphans must leave alone.
+func spare(pid int) {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	spared[pid] = true
 }
 
 // New returns a Host.
 func New(o Options) *Host {
-	h := &Host{opts: o, plugins: map[string]*pluginProc{}, agentPids: map[int]bool{}}
+	h := &Host{opts: o, plugins: map[string]*pluginProc{}}
 	if o.Subreaper {
 		becomeSubreaper()
 	}
+	liveMu.Lock()
+	live[h] = true
+	liveMu.Unlock()
 	return h
 }
 
@@ -113,11 +130,7 @@ func (h *Host) environ() []string {
 // purpose and that must outlive it (the sbx front-end agent, say). A host
 // that is a subreaper kills every other child after a plugin crash, since
 // those are the plugin's orphans; it leaves pid alone.
-func (h *Host) KeepChild(pid int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.agentPids[pid] = true
-}
+func (h *Host) KeepChild(pid int) { spare(pid) }
 
 // AgentEnv reports whether a plugin may depend on the environment variable
 // k, which then must be the same for two hosts to share an agent: the
@@ -151,6 +164,9 @@ func (h *Host) Close() error {
 	h.plugins = map[string]*pluginProc{}
 	h.closed = true
 	h.mu.Unlock()
+	liveMu.Lock()
+	delete(live, h)
+	liveMu.Unlock()
 	for _, p := range ps {
 		p.stop()
 	}
@@ -542,4 +558,29 @@ func major(v string) string {
 func binaryBase(path string) string {
 	i := strings.LastIndexAny(path, `/\`)
 	return path[i+1:]
+}
+
+// keptChildren are the children of this process that killOrphans spares:
+// the running plugins of every live Host, and the spared ones.
+func keptChildren() map[int]bool {
+	liveMu.Lock()
+	keep := map[int]bool{}
+	for pid := range spared {
+		keep[pid] = true
+	}
+	hosts := make([]*Host, 0, len(live))
+	for h := range live {
+		hosts = append(hosts, h)
+	}
+	liveMu.Unlock()
+	for _, h := range hosts {
+		h.mu.Lock()
+		for _, p := range h.plugins {
+			if p.cmd != nil && p.cmd.Process != nil && !p.exited() {
+				keep[p.cmd.Process.Pid] = true
+			}
+		}
+		h.mu.Unlock()
+	}
+	return keep
 }

@@ -36,26 +36,16 @@ func becomeSubreaper() {
 	}
 }
 
-// killOrphans kills every child of this process that is not a live plugin,
+// killOrphans kills every child of this process that is not a running
+// plugin of a live Host nor spared (an agent, KeepChild; see keptChildren),
 // repeating until none is left (a killed orphan's own children are
 // reparented here in turn), and reaps them. It does nothing unless this
 // process is a subreaper.
-func killOrphans(h *Host) {
+func killOrphans() {
 	if !subreaper {
 		return
 	}
-	keep := map[int]bool{}
-	h.mu.Lock()
-	for _, p := range h.plugins {
-		if p.cmd != nil && p.cmd.Process != nil && !p.exited() {
-			keep[p.cmd.Process.Pid] = true
-		}
-	}
-	// Agents this host spawned are its children too, and outlive it.
-	for pid := range h.agentPids {
-		keep[pid] = true
-	}
-	h.mu.Unlock()
+	keep := keptChildren()
 	for round := 0; round < 1000; round++ {
 		kids := children(os.Getpid())
 		n := 0

@@ -15,4 +15,4 @@ func setPluginProcAttr(cmd *exec.Cmd) { setSession(cmd) }
 func becomeSubreaper() {}
 
 // killOrphans is Linux-only (see becomeSubreaper).
-func killOrphans(h *Host) {}
+func killOrphans() {}

@@ -197,7 +197,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	}
 	if res == nil {
 		if b.p.waitExited(time.Second); b.p.exited() {
-			killOrphans(b.h)
+			killOrphans()
 			return nil, fmt.Errorf("backend plugin %s exited in the middle of the run: %w", b.p.path, core.ErrBackendExited)
 		}
 		return nil, fmt.Errorf("backend plugin %s ended the run without an exit status: %w", b.p.path, core.ErrProtocol)

@@ -4,9 +4,12 @@ package host
 
 import (
 	"context"
+	"errors"
+	"github.com/sbxdev/sbx/core"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,4 +70,29 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 	must(t, out.Close())
+}
+
+// Two Hosts in one subreaper process: when one's plugin crashes and it
+// kills the orphans, the other's plugin (also a child of this process)
+// must survive.
+func TestKillOrphans_SparesOtherHostsPlugins(t *testing.T) {
+	a := newHost(t, Options{Subreaper: true})
+	b := newHost(t, Options{Subreaper: true})
+	ctx := context.Background()
+	ba, err := a.Open(ctx, "none")
+	must(t, err)
+	bb, err := b.Open(ctx, "none")
+	must(t, err)
+	other := bb.p.cmd.Process.Pid
+
+	must(t, ba.p.cmd.Process.Signal(syscall.SIGKILL))
+	if _, err := ba.Run(ctx, bestEffortReq(t, "true")); !errors.Is(err, core.ErrBackendExited) {
+		t.Fatalf("run on the killed plugin: %v, want ErrBackendExited (which kills the orphans)", err)
+	}
+	if err := syscall.Kill(other, 0); err != nil {
+		t.Fatalf("the other host's plugin %d was killed with the orphans: %v", other, err)
+	}
+	if res, err := bb.Run(ctx, bestEffortReq(t, "/bin/sh", "-c", "exit 5")); err != nil || res.ExitCode != 5 {
+		t.Fatalf("the other host's plugin: %+v, %v", res, err)
+	}
 }
