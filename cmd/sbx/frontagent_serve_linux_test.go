@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,4 +131,31 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestFrontAgent_KeepsAHostPerPluginConfiguration(t *testing.T) {
+	d := &frontAgent{log: io.Discard}
+	t.Cleanup(func() {
+		for _, s := range d.sets {
+			s.Close()
+		}
+	})
+	env := []string{"HOME=/h", "PATH=/bin"}
+	get := func(o pluginOptions) backendSet {
+		t.Helper()
+		o.Stderr = io.Discard
+		s, err := d.backends(o, env)
+		mustOK(t, err)
+		return s.(sharedSet).backendSet
+	}
+	a := get(pluginOptions{KeepAlive: 5 * time.Minute})
+	if get(pluginOptions{KeepAlive: 5 * time.Minute}) != a {
+		t.Error("the same configuration got another host")
+	}
+	if get(pluginOptions{KeepAlive: 5 * time.Minute, Dirs: []string{"/p"}}) == a {
+		t.Error("another plugin_dirs got the same host")
+	}
+	if _, err := d.backends(pluginOptions{Stderr: io.Discard}, env); !errors.Is(err, errFallback) {
+		t.Errorf("plugin_keepalive = 0: %v, want a fallback", err)
+	}
 }
