@@ -62,18 +62,16 @@ func exeOf(pid int) string {
 
 func TestFront_RunsAreServedByTheAgentWithEachCallersEnvironmentDirectoryAndStreams(t *testing.T) {
 	rt := newAgentRuntime(t)
-	home := t.TempDir()
-	agent := rt.warmFront(t, home)
+	agent := rt.warmFront(t, t.TempDir())
 	for i, tc := range []struct{ foo, data string }{{"one", "first stdin"}, {"two", "second\x00stdin\xff"}} {
 		ws := t.TempDir() // another directory each time
 		marker := uniqueMarker()
 		gate := filepath.Join(ws, "go")
 		script := fmt.Sprintf(`cat; printf '|%%s|%%s' "$FOO" "$PWD"; while [ ! -e %s ]; do sleep 0.02; done; exit 7; : %s`, gate, marker)
 		cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", script)
-		// The same HOME (the e2e helper sets it to the workspace): an
-		// agent serves one environment of the variables plugins may
-		// read, and HOME is one of them.
-		cmd.Env = append(cmd.Env, "FOO="+tc.foo, "HOME="+home)
+		// Another HOME and PATH each time (a venv, another shell): the
+		// one agent serves them all, with a plugin host for each.
+		cmd.Env = append(cmd.Env, "FOO="+tc.foo, "HOME="+ws, "PATH="+t.TempDir()+":"+os.Getenv("PATH"))
 		cmd.Stdin = strings.NewReader(tc.data)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -24,10 +24,10 @@ const EnvSocket = "SBX_FRONT_SOCKET"
 const EnvDisable = "SBX_FRONT"
 
 // KeyEnv reports whether the environment variable k takes part in choosing
-// an agent: the variables plugin agents are keyed by (plugins/host
-// AgentEnv: temporary directory, home, user, PATH, XDG_*, LC_*, locale) and
-// the plugin search path. Two front ends whose values of these differ talk
-// to different agents, so that one agent serves a single such environment.
+// a plugin host inside the agent: the variables plugin agents are keyed by
+// (plugins/host AgentEnv: temporary directory, home, user, PATH, XDG_*,
+// LC_*, locale) and the plugin search path. Requests whose values of these
+// differ get different plugin hosts (and so different plugin agents).
 func KeyEnv(k string) bool {
 	switch k {
 	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE", "SBX_PLUGIN_PATH":
@@ -37,7 +37,7 @@ func KeyEnv(k string) bool {
 }
 
 // EnvKey returns the KeyEnv variables of environ, sorted: equal keys mean
-// the same agent environment.
+// the same plugin-agent environment.
 func EnvKey(environ []string) string {
 	var kept []string
 	for _, kv := range environ {

@@ -33,20 +33,21 @@ func Dir(getenv func(string) string) string {
 }
 
 // SocketPath returns the socket of the agent that serves the full CLI at
-// cli for a client with the environment environ. The name depends on the
-// binary (path, device, inode, size, modification time), so that a new or
-// rebuilt sbx never talks to an agent still running the old one, and on
-// EnvKey(environ).
+// cli for a client with the environment environ: in the agent directory
+// its XDG_RUNTIME_DIR (else TMPDIR) selects, named after the binary (path,
+// device, inode, size, modification time), so that a new or rebuilt sbx
+// never talks to an agent still running the old one. One agent serves every
+// environment of a user; inside, it keeps a plugin host per EnvKey.
 func SocketPath(cli string, environ []string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(cli, &st); err != nil {
 		return "", &os.PathError{Op: "stat", Path: cli, Err: err}
 	}
 	// FNV, not a cryptographic hash: the name only has to differ between
-	// binaries and environments; the directory is private (and linking
-	// crypto would cost the front end's start-up more than it hashes).
+	// binaries; the directory is private (and linking crypto would cost
+	// the front end's start-up more than it hashes).
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d\x00%s", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, EnvKey(environ))
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
 	getenv := func(k string) string {
 		v, _ := Lookup(environ, k)
 		return v

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestSocketPath_DependsOnTheBinaryAndTheAgentEnvironmentOnly(t *testing.T) {
+func TestSocketPath_DependsOnTheBinaryAndTheAgentDirectoryOnly(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sbx-cli")
 	if err := os.WriteFile(bin, []byte("a"), 0o755); err != nil {
@@ -25,13 +25,15 @@ func TestSocketPath_DependsOnTheBinaryAndTheAgentEnvironmentOnly(t *testing.T) {
 	if filepath.Dir(first) != filepath.Join(dir, "sbx-agents-"+strconv.Itoa(os.Getuid())) {
 		t.Errorf("socket %s is not in the runtime directory's agent directory", first)
 	}
-	if p("FOO=1", "SBX_NETWORK=allow") != first {
-		t.Error("a variable agents do not depend on changed the socket")
-	}
-	for _, kv := range []string{"TMPDIR=/t", "HOME=/other", "LC_ALL=C", "SBX_PLUGIN_PATH=/p"} {
-		if p(kv) == first {
-			t.Errorf("%s did not change the socket", kv)
+	// One agent for every environment of the user (it keeps a plugin host
+	// per plugin-agent environment inside): a venv's PATH, another HOME.
+	for _, kv := range []string{"FOO=1", "SBX_NETWORK=allow", "PATH=/venv/bin:/bin", "HOME=/other", "LC_ALL=C"} {
+		if p(kv) != first {
+			t.Errorf("%s changed the socket", kv)
 		}
+	}
+	if other := p("XDG_RUNTIME_DIR=" + t.TempDir()); filepath.Dir(other) == filepath.Dir(first) {
+		t.Error("another runtime directory kept the agent directory")
 	}
 	if err := os.WriteFile(bin, []byte("ab"), 0o755); err != nil {
 		t.Fatal(err)
