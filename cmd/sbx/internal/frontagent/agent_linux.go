@@ -34,7 +34,9 @@ func PrivateDir(dir string) error {
 
 // Listener accepts front-end connections.
 type Listener struct {
-	l *net.UnixListener
+	l         *net.UnixListener
+	path      string
+	closeOnce sync.Once
 	// Check vets a new connection's peer before anything is read from it;
 	// a connection it refuses is closed. The agent refuses other users and
 	// sandboxed processes: a command inside a sandbox must never be able to
@@ -43,19 +45,29 @@ type Listener struct {
 }
 
 // Listen listens on the socket at path, replacing a stale socket file. The
-// socket is made accessible to its owner only.
+// socket is made accessible to its owner only. It appears at path only once
+// it listens: it is bound under a temporary name and renamed into place, so
+// a front end never finds the file and gets "connection refused" (which
+// would send it down the cold path) in the instant between bind and listen.
 func Listen(path string) (*Listener, error) {
-	_ = os.Remove(path)
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	_ = os.Remove(tmp)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, err
 	}
-	l.SetUnlinkOnClose(true)
-	if err := os.Chmod(path, 0o600); err != nil {
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		l.Close()
+		os.Remove(tmp)
 		return nil, err
 	}
-	return &Listener{l: l}, nil
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	return &Listener{l: l, path: path}, nil
 }
 
 // Accept waits for a connection whose peer passes Check.
@@ -80,7 +92,17 @@ func (l *Listener) Accept() (*Conn, error) {
 }
 
 // Close stops listening and removes the socket file.
-func (l *Listener) Close() error { return l.l.Close() }
+func (l *Listener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		// The name first: a front end that finds no file goes the cold
+		// way at once, where one that finds a closed socket would too,
+		// but later. Once only: the name may be another agent's later.
+		_ = os.Remove(l.path)
+		err = l.l.Close()
+	})
+	return err
+}
 
 // Conn is one front-end connection, on the agent's side.
 type Conn struct {

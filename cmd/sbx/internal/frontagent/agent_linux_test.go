@@ -221,3 +221,22 @@ func TestRequest_AClientThatSendsNothingIsDroppedAfterTheTimeout(t *testing.T) {
 		t.Fatal("the agent still waits for a silent client")
 	}
 }
+
+// The socket file appears only once it listens (a front end that found it
+// and got "connection refused" would run cold), and goes with Close.
+func TestListen_TheSocketFileMeansListeningAndGoesWithClose(t *testing.T) {
+	l, path := listen(t)
+	if matches, _ := filepath.Glob(path + ".*.tmp"); len(matches) != 0 {
+		t.Errorf("temporary socket names left: %v", matches)
+	}
+	rawClient(t, path) // connects: it listens
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v, %v: want mode 0600", fi, err)
+	}
+	l.Close()
+	l.Close() // twice is fine
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket file outlived Close: %v", err)
+	}
+}
