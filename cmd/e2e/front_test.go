@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // These tests drive the lean front end (bin/sbx, cmd/sbx/front) and its
@@ -408,5 +410,49 @@ func TestFront_WithoutSbxCliBesideItSaysWhatToDo(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if code := exitCode(t, err); code != 125 || !strings.Contains(string(out), "sbx-cli is missing beside") || !strings.Contains(string(out), "install both binaries") {
 		t.Fatalf("exit %d, output %q: want 125 and what to do", code, out)
+	}
+}
+
+// A front end killed in the middle of a terminal session must not leave the
+// user's terminal raw: the agent that put it in raw mode restores it when
+// it cancels the run.
+func TestFront_KilledTerminalSessionLeavesTheTerminalAsItWas(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	ptmx, tty, err := pty.Open()
+	must(t, err)
+	defer ptmx.Close()
+	defer tty.Close()
+	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}))
+	go io.Copy(io.Discard, ptmx)
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	must(t, err)
+
+	marker := uniqueMarker()
+	cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "sleep 1000; : "+marker)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	must(t, cmd.Start())
+	waitCommand(t, marker, cmd.Process.Pid, 1)
+	raw, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	must(t, err)
+	if raw.Lflag&unix.ICANON != 0 {
+		t.Fatal("the terminal is not in raw mode during the session: the test proves nothing")
+	}
+	must(t, cmd.Process.Signal(syscall.SIGKILL))
+	cmd.Wait()
+	waitGone(t, marker)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		must(t, err)
+		if after.Lflag == before.Lflag && after.Iflag == before.Iflag && after.Oflag == before.Oflag {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal stayed changed after the front end died: lflag %#x, want %#x", after.Lflag, before.Lflag)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
