@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -455,4 +456,73 @@ func TestFront_KilledTerminalSessionLeavesTheTerminalAsItWas(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// `sbx run -- make &` in an interactive shell: the job is in the background
+// of the terminal. Job control must stop it when it wants to make the
+// terminal raw (as it stops the CLI with SIGTTOU), not let an agent, which
+// is outside the session and never stopped, turn the shell's terminal raw.
+func TestFront_BackgroundJobOnATerminalIsStoppedNotMadeRaw(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("needs bash for job control")
+	}
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	ptmx, tty, err := pty.Open()
+	must(t, err)
+	defer ptmx.Close()
+	defer tty.Close()
+	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}))
+	out := &syncBuffer{}
+	go io.Copy(out, ptmx)
+
+	marker := uniqueMarker()
+	job := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "sleep 1000; : "+marker)
+	shell := exec.Command("bash", append([]string{"-c", `set -m; "$@" & echo $! > job.pid; exec sleep 1000`, "bash", job.Path}, job.Args[1:]...)...)
+	shell.Env, shell.Dir = job.Env, ws
+	shell.Stdin, shell.Stdout, shell.Stderr = tty, tty, tty
+	shell.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	must(t, shell.Start())
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(ws, "job.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+		shell.Process.Kill()
+		shell.Wait()
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if st, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS); err == nil && st.Lflag&unix.ICANON == 0 {
+			t.Fatal("the background job made the terminal raw")
+		}
+		b, _ := os.ReadFile(filepath.Join(ws, "job.pid"))
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && processState(pid) == 'T' {
+			break // stopped by job control, terminal untouched
+		}
+		if time.Now().After(deadline) {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			t.Fatalf("the background job was neither stopped nor did it touch the terminal (job %q: %s); terminal:\n%s", b, st, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(commandPids(marker, 0)) != 0 {
+		t.Error("the command started although its job is stopped")
+	}
+}
+
+// processState is the state letter of pid in /proc (R, S, T, Z...), or 0.
+func processState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || len(b) < i+3 {
+		return 0
+	}
+	return b[i+2]
 }

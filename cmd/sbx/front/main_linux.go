@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
 )
 
@@ -41,6 +43,13 @@ func main() {
 	syscall.Umask(mask)
 	umask := uint32(mask)
 	req := front.Request{Version: front.Version, Args: os.Args[1:], Env: environ, Dir: wd, Umask: &umask}
+	if inBackground() {
+		// A background job on a terminal: the CLI itself must meet the
+		// terminal, so that job control stops it (SIGTTOU) when it wants
+		// to change the terminal's mode, instead of an agent — outside
+		// the session, never stopped — making the shell's terminal raw.
+		execCLI(cli, sock)
+	}
 	c, err := front.Dial(sock)
 	if err != nil {
 		// No agent: the full CLI runs this command and starts one.
@@ -78,6 +87,13 @@ func main() {
 		execCLI(cli, "")
 	}
 	os.Exit(reply.Code)
+}
+
+// inBackground reports whether stdin is this process's controlling terminal
+// and another process group is in its foreground.
+func inBackground() bool {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && fg != unix.Getpgrp()
 }
 
 // cliPath returns the full CLI beside this executable.
