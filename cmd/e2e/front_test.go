@@ -526,3 +526,22 @@ func processState(pid int) byte {
 	}
 	return b[i+2]
 }
+
+// A command inherits resource limits (and cgroups, groups, nice value)
+// from the agent that starts it: callers whose limits differ must not share
+// an agent, so that each command gets its caller's.
+func TestFront_CommandsGetTheirCallersResourceLimits(t *testing.T) {
+	rt := newAgentRuntime(t)
+	ws := t.TempDir()
+	rt.warmFront(t, ws)
+	for _, limit := range []string{"0", "1024", "0"} {
+		cmd := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "ulimit -c")
+		cmd.Args = append([]string{"/bin/sh", "-c", `ulimit -S -c ` + limit + `; exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+		cmd.Path = "/bin/sh"
+		out, err := cmd.Output()
+		must(t, err)
+		if got := strings.TrimSpace(string(out)); got != limit {
+			t.Errorf("caller with ulimit -c %s: the command sees %s", limit, got)
+		}
+	}
+}

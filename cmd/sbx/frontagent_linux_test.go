@@ -54,3 +54,11 @@ func TestSignalRelay_DeliversToSubscribersAndEndsTheRunOtherwise(t *testing.T) {
 	close(in2)
 	<-ctx2.Done()
 }
+
+// The front end names its agent after the process context, and plugin
+// agents are keyed by it; the two copies of the definition must agree.
+func TestProcessContext_FrontAndHostAgree(t *testing.T) {
+	if f, h := front.ProcessContext(), host.ProcessContext(); f != h || f == "" {
+		t.Fatalf("front.ProcessContext() = %q\nhost.ProcessContext()  = %q", f, h)
+	}
+}

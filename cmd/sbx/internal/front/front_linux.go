@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -36,8 +38,11 @@ func Dir(getenv func(string) string) string {
 // cli for a client with the environment environ: in the agent directory
 // its XDG_RUNTIME_DIR (else TMPDIR) selects, named after the binary (path,
 // device, inode, size, modification time), so that a new or rebuilt sbx
-// never talks to an agent still running the old one. One agent serves every
-// environment of a user; inside, it keeps a plugin host per EnvKey.
+// never talks to an agent still running the old one, and after the process
+// context (ProcessContext): the command inherits cgroups, groups, limits
+// and nice value from the agent, so callers whose contexts differ get
+// different agents. Within one context, one agent serves every
+// environment; inside, it keeps a plugin host per EnvKey.
 func SocketPath(cli string, environ []string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(cli, &st); err != nil {
@@ -47,7 +52,7 @@ func SocketPath(cli string, environ []string) (string, error) {
 	// binaries; the directory is private (and linking crypto would cost
 	// the front end's start-up more than it hashes).
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d\x00%s", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, ProcessContext())
 	getenv := func(k string) string {
 		v, _ := Lookup(environ, k)
 		return v
@@ -142,4 +147,36 @@ func writeAll(fd int, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// contextLimits are the resource limits a command inherits (see
+// ProcessContext); RLIMIT_NOFILE's soft limit is left out, since every Go
+// program raises it at start.
+var contextLimits = []int{unix.RLIMIT_AS, unix.RLIMIT_CORE, unix.RLIMIT_CPU, unix.RLIMIT_DATA,
+	unix.RLIMIT_FSIZE, unix.RLIMIT_MEMLOCK, unix.RLIMIT_NPROC, unix.RLIMIT_STACK, unix.RLIMIT_NOFILE}
+
+// ProcessContext is plugins/host.ProcessContext, written again here so that
+// the front end need not link the plugin host (a test in cmd/sbx keeps the
+// two equal): the cgroups, supplementary groups, resource limits and nice
+// value a command inherits from whoever starts it.
+func ProcessContext() string {
+	var b strings.Builder
+	if cg, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		b.Write(cg)
+	}
+	groups, _ := unix.Getgroups()
+	sort.Ints(groups)
+	fmt.Fprintf(&b, "groups %v", groups)
+	for _, r := range contextLimits {
+		var l unix.Rlimit
+		if unix.Getrlimit(r, &l) == nil {
+			if r == unix.RLIMIT_NOFILE {
+				l.Cur = 0
+			}
+			fmt.Fprintf(&b, " %d:%d/%d", r, l.Cur, l.Max)
+		}
+	}
+	nice, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	fmt.Fprintf(&b, " nice %d", nice)
+	return b.String()
 }
