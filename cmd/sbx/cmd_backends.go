@@ -41,7 +41,6 @@ a given policy may be weaker: see 'sbx explain'.`,
 
 // backends is `sbx backends`.
 func (a *app) backends(cmd *cobra.Command, asJSON bool) error {
-	a.warnEnvTypos()
 	cfg, err := a.loadFor(cmd)
 	if err != nil {
 		return err

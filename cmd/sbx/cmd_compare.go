@@ -123,7 +123,6 @@ func (a *app) compare(cmd *cobra.Command, argv []string, o compareOptions) error
 	if o.json && o.markdown {
 		return usageErrorf(cmd, "--json and --markdown cannot be used together")
 	}
-	a.warnEnvTypos()
 	cfg, err := a.resolvePolicy(cmd)
 	if err != nil {
 		return err

@@ -53,7 +53,6 @@ config exits 125.`,
 
 // showConfig is `sbx config`.
 func (a *app) showConfig(cmd *cobra.Command, asJSON bool) error {
-	a.warnEnvTypos()
 	cfg, err := a.loadFor(cmd)
 	if err != nil {
 		// The table of a partly invalid configuration would mislead:

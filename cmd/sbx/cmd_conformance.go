@@ -43,7 +43,6 @@ otherwise, 125 when the suite could not run.`,
 
 // conformance is `sbx conformance`.
 func (a *app) conformance(cmd *cobra.Command, asJSON bool) error {
-	a.warnEnvTypos()
 	cfg, err := a.loadFor(cmd)
 	if err != nil {
 		return err

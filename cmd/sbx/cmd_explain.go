@@ -40,7 +40,6 @@ run would be refused.`,
 
 // explain is `sbx explain`.
 func (a *app) explain(cmd *cobra.Command, asJSON bool) error {
-	a.warnEnvTypos()
 	cfg, err := a.resolvePolicy(cmd)
 	if err != nil {
 		return err

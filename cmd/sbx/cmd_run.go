@@ -72,7 +72,6 @@ func (a *app) run(cmd *cobra.Command, argv []string, o runOptions) error {
 	if o.tty == "always" && !haveTerminal {
 		return usageErrorf(cmd, "--tty=always: stdin and stdout are not a terminal")
 	}
-	a.warnEnvTypos()
 	cfg, err := a.resolvePolicy(cmd)
 	if err != nil {
 		return err

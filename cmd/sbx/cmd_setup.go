@@ -47,7 +47,6 @@ it. For a backend without setup, setup says so and exits 0.`,
 
 // setup is `sbx setup`.
 func (a *app) setup(cmd *cobra.Command, o setupOptions) error {
-	a.warnEnvTypos()
 	cfg, err := a.loadFor(cmd)
 	if err != nil {
 		return err

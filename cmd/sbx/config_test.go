@@ -489,3 +489,17 @@ func TestEnvTypos_EveryCommandThatReadsTheConfigurationWarns(t *testing.T) {
 		})
 	}
 }
+
+// Shell completion reads the configuration too, but its output is the
+// completion: no warnings there.
+func TestEnvTypos_CompletionStaysQuiet(t *testing.T) {
+	h := newHarness(t)
+	h.vars["SBX_NETWROK"] = "allow"
+	h.run("__complete", "--backend", "")
+	if !strings.Contains(h.stdout.String(), "fake") {
+		t.Fatalf("completion did not list the backends: %q", h.stdout.String())
+	}
+	if strings.Contains(h.stdout.String()+h.stderr.String(), "SBX_NETWROK") {
+		t.Errorf("completion warned about a typo: stdout %q, stderr %q", h.stdout.String(), h.stderr.String())
+	}
+}

@@ -349,12 +349,20 @@ func linkTarget(path string) string {
 }
 
 // loadFor loads the configuration for cmd: files, environment and the
-// flags cmd has. It does not check the policy against the file system;
-// commands that do not run anything (backends, setup) use it directly.
-// With an error it may still return the configuration built from the
-// valid values (see loadConfig), for resolvePolicy to add the policy's own
-// problems; other callers must not use it.
+// flags cmd has, after warning about mistyped SBX_* variables (which would
+// otherwise be ignored without a word). It does not check the policy against
+// the file system; commands that do not run anything (backends, setup) use
+// it directly. With an error it may still return the configuration built
+// from the valid values (see loadConfig), for resolvePolicy to add the
+// policy's own problems; other callers must not use it.
 func (a *app) loadFor(cmd *cobra.Command) (*config, error) {
+	a.warnEnvTypos()
+	return a.loadQuietly(cmd)
+}
+
+// loadQuietly is loadFor without the warnings, for shell completion, whose
+// output is the completion itself.
+func (a *app) loadQuietly(cmd *cobra.Command) (*config, error) {
 	cwd, err := a.env.Getwd()
 	if err != nil {
 		return nil, fmt.Errorf("cannot find the current directory: %w", err)

@@ -132,7 +132,7 @@ the command cannot be executed; 127 when it is not found.`,
 // completeBackends completes --backend with the names of the backends the
 // plugins found serve (starting them, as `sbx backends` does).
 func (a *app) completeBackends(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	cfg, err := a.loadFor(cmd)
+	cfg, err := a.loadQuietly(cmd)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
