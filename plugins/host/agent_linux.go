@@ -26,6 +26,7 @@ import (
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/agentenv"
 	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
 )
@@ -81,7 +82,7 @@ func agentDir(getenv func(string) string) (string, error) {
 // policy makes writable, so an agent started with one must never serve a
 // host with another. Other variables do not split agents: tools that set a
 // variable of their own on every call (hyperfine does) would otherwise start
-// an agent per command. The process context (ProcessContext: cgroup,
+// an agent per command. The process context (agentenv.ProcessContext: cgroup,
 // groups, resource limits, nice value) splits them too: a command inherits
 // those from the agent that starts it, so a CI job's commands must run in
 // that job's cgroup, not in one an earlier job's agent lives in.
@@ -91,7 +92,7 @@ func agentKey(path, pin string, env []string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion, ProcessContext())
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00", path, fi.Size(), fi.ModTime().UnixNano(), pin, plugins.APIVersion, agentenv.ProcessContext())
 	var kept []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -412,39 +413,4 @@ func StopAgent(a AgentInfo) error {
 		return nil
 	}
 	return unix.Kill(a.Pid, unix.SIGTERM)
-}
-
-// contextLimits are the resource limits a command inherits and an agent
-// must therefore share with its callers. RLIMIT_NOFILE's soft limit is left
-// out: every Go program raises it at start (and restores it for the
-// programs it starts), so it is the same in all of them.
-var contextLimits = []int{unix.RLIMIT_AS, unix.RLIMIT_CORE, unix.RLIMIT_CPU, unix.RLIMIT_DATA,
-	unix.RLIMIT_FSIZE, unix.RLIMIT_MEMLOCK, unix.RLIMIT_NPROC, unix.RLIMIT_STACK, unix.RLIMIT_NOFILE}
-
-// ProcessContext describes what a command inherits from the process that
-// starts it besides its environment and streams: the cgroups (resource
-// limits and accounting, and what a CI system kills a job by), the
-// supplementary groups, the resource limits and the nice value. Processes
-// whose contexts differ must not share an agent. (The sbx front end
-// computes the same, see cmd/sbx/internal/front.)
-func ProcessContext() string {
-	var b strings.Builder
-	if cg, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		b.Write(cg)
-	}
-	groups, _ := unix.Getgroups()
-	sort.Ints(groups)
-	fmt.Fprintf(&b, "groups %v", groups)
-	for _, r := range contextLimits {
-		var l unix.Rlimit
-		if unix.Getrlimit(r, &l) == nil {
-			if r == unix.RLIMIT_NOFILE {
-				l.Cur = 0
-			}
-			fmt.Fprintf(&b, " %d:%d/%d", r, l.Cur, l.Max)
-		}
-	}
-	nice, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
-	fmt.Fprintf(&b, " nice %d", nice)
-	return b.String()
 }

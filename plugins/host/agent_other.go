@@ -39,6 +39,3 @@ func RunsBinary(pid int, path string) bool { return false }
 
 // StopAgent does nothing here.
 func StopAgent(a AgentInfo) error { return nil }
-
-// ProcessContext is empty here: there are no agents to tell apart.
-func ProcessContext() string { return "" }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sbxdev/sbx/core"
 	"github.com/sbxdev/sbx/plugins"
+	"github.com/sbxdev/sbx/plugins/agentenv"
 	"github.com/sbxdev/sbx/plugins/internal/fdpass"
 	"github.com/sbxdev/sbx/plugins/internal/peercred"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
@@ -133,18 +134,10 @@ func (h *Host) environ() []string {
 func (h *Host) KeepChild(pid int) { spare(pid) }
 
 // AgentEnv reports whether a plugin may depend on the environment variable
-// k, which then must be the same for two hosts to share an agent: the
-// temporary directory, home and user, PATH, the XDG directories and the
-// locale. The SDK documents this list: a plugin must not depend on others.
-// A program that keeps one Host for many callers must give a caller whose
-// values of these differ a Host of its own.
-func AgentEnv(k string) bool {
-	switch k {
-	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE":
-		return true
-	}
-	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
-}
+// k (agentenv.Var), which then must be the same for two hosts to share an
+// agent. A program that keeps one Host for many callers must give a caller
+// whose values of these differ a Host of its own.
+func AgentEnv(k string) bool { return agentenv.Var(k) }
 
 // DefaultBackend is the backend sbx uses when none is named: the one that is
 // right for this OS.

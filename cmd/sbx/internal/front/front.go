@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/sbxdev/sbx/plugins/agentenv"
 )
 
 // Version is the protocol version a Request carries. A server that does not
@@ -25,16 +27,13 @@ const EnvDisable = "SBX_FRONT"
 
 // KeyEnv reports whether the environment variable k takes part in choosing
 // a plugin host inside the agent: the variables plugin agents are keyed by
-// (plugins/host AgentEnv: temporary directory, home, user, PATH, XDG_*,
-// LC_*, locale) and the plugin search path. Requests whose values of these
+// (agentenv.Var) and the plugin search path. Requests whose values of these
 // differ get different plugin hosts (and so different plugin agents).
-func KeyEnv(k string) bool {
-	switch k {
-	case "TMPDIR", "TMP", "TEMP", "HOME", "USER", "LOGNAME", "PATH", "LANG", "LANGUAGE", "SBX_PLUGIN_PATH":
-		return true
-	}
-	return strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "LC_")
-}
+func KeyEnv(k string) bool { return agentenv.Var(k) || k == EnvPluginPath }
+
+// EnvPluginPath is plugins/host's EnvPluginPath, the plugin search path
+// (a test in cmd/sbx keeps the two equal).
+const EnvPluginPath = "SBX_PLUGIN_PATH"
 
 // EnvKey returns the KeyEnv variables of environ, sorted: equal keys mean
 // the same plugin-agent environment.

@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbxdev/sbx/plugins/agentenv"
 )
 
 // Signals are the signals the front end catches and forwards to the agent:
@@ -39,7 +39,7 @@ func Dir(getenv func(string) string) string {
 // its XDG_RUNTIME_DIR (else TMPDIR) selects, named after the binary (path,
 // device, inode, size, modification time), so that a new or rebuilt sbx
 // never talks to an agent still running the old one, and after the process
-// context (ProcessContext): the command inherits cgroups, groups, limits
+// context (agentenv.ProcessContext): the command inherits cgroups, groups, limits
 // and nice value from the agent, so callers whose contexts differ get
 // different agents. Within one context, one agent serves every
 // environment; inside, it keeps a plugin host per EnvKey.
@@ -52,7 +52,7 @@ func SocketPath(cli string, environ []string) (string, error) {
 	// binaries; the directory is private (and linking crypto would cost
 	// the front end's start-up more than it hashes).
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d\x00%s", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, ProcessContext())
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d.%d\x00%s", cli, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, agentenv.ProcessContext())
 	getenv := func(k string) string {
 		v, _ := Lookup(environ, k)
 		return v
@@ -147,36 +147,4 @@ func writeAll(fd int, b []byte) error {
 		b = b[n:]
 	}
 	return nil
-}
-
-// contextLimits are the resource limits a command inherits (see
-// ProcessContext); RLIMIT_NOFILE's soft limit is left out, since every Go
-// program raises it at start.
-var contextLimits = []int{unix.RLIMIT_AS, unix.RLIMIT_CORE, unix.RLIMIT_CPU, unix.RLIMIT_DATA,
-	unix.RLIMIT_FSIZE, unix.RLIMIT_MEMLOCK, unix.RLIMIT_NPROC, unix.RLIMIT_STACK, unix.RLIMIT_NOFILE}
-
-// ProcessContext is plugins/host.ProcessContext, written again here so that
-// the front end need not link the plugin host (a test in cmd/sbx keeps the
-// two equal): the cgroups, supplementary groups, resource limits and nice
-// value a command inherits from whoever starts it.
-func ProcessContext() string {
-	var b strings.Builder
-	if cg, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		b.Write(cg)
-	}
-	groups, _ := unix.Getgroups()
-	sort.Ints(groups)
-	fmt.Fprintf(&b, "groups %v", groups)
-	for _, r := range contextLimits {
-		var l unix.Rlimit
-		if unix.Getrlimit(r, &l) == nil {
-			if r == unix.RLIMIT_NOFILE {
-				l.Cur = 0
-			}
-			fmt.Fprintf(&b, " %d:%d/%d", r, l.Cur, l.Max)
-		}
-	}
-	nice, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
-	fmt.Fprintf(&b, " nice %d", nice)
-	return b.String()
 }
