@@ -421,12 +421,7 @@ func TestFront_KilledTerminalSessionLeavesTheTerminalAsItWas(t *testing.T) {
 	rt := newAgentRuntime(t)
 	ws := t.TempDir()
 	rt.warmFront(t, ws)
-	ptmx, tty, err := pty.Open()
-	must(t, err)
-	defer ptmx.Close()
-	defer tty.Close()
-	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}))
-	go io.Copy(io.Discard, ptmx)
+	tty, _ := newTerminal(t)
 	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	must(t, err)
 
@@ -469,13 +464,7 @@ func TestFront_BackgroundJobOnATerminalIsStoppedNotMadeRaw(t *testing.T) {
 	rt := newAgentRuntime(t)
 	ws := t.TempDir()
 	rt.warmFront(t, ws)
-	ptmx, tty, err := pty.Open()
-	must(t, err)
-	defer ptmx.Close()
-	defer tty.Close()
-	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}))
-	out := &syncBuffer{}
-	go io.Copy(out, ptmx)
+	tty, out := newTerminal(t)
 
 	marker := uniqueMarker()
 	job := rt.sbx(t, ws, "5m", "--backend=none", "run", "--best-effort", "--", "/bin/sh", "-c", "sleep 1000; : "+marker)
@@ -512,6 +501,20 @@ func TestFront_BackgroundJobOnATerminalIsStoppedNotMadeRaw(t *testing.T) {
 	if len(commandPids(marker, 0)) != 0 {
 		t.Error("the command started although its job is stopped")
 	}
+}
+
+// newTerminal opens a 24x80 pty for a test: its terminal side, to give to
+// the processes under test, and everything written to it. Both ends close
+// when the test ends.
+func newTerminal(t *testing.T) (*os.File, *syncBuffer) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	must(t, err)
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	must(t, pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}))
+	out := &syncBuffer{}
+	go io.Copy(out, ptmx)
+	return tty, out
 }
 
 // processState is the state letter of pid in /proc (R, S, T, Z...), or 0.
