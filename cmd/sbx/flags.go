@@ -255,8 +255,15 @@ func (cfg *config) policyProblems() []string {
 // Links elsewhere on the way (/home -> /var/home, ~/.cache -> /data/cache)
 // are resolved. Roots that do not exist are left for Validate to report.
 func (cfg *config) resolveRootLinks(tmpDirs []string) []string {
-	writable := append([]string{cfg.Policy.Workspace}, cfg.Policy.WritableRoots...)
-	writable = append(writable, tmpDirs...)
+	// Where a sandboxed command may write, under both spellings of each
+	// place that is itself reached through links.
+	var places []string
+	for _, w := range append(append([]string{cfg.Policy.Workspace}, cfg.Policy.WritableRoots...), tmpDirs...) {
+		places = append(places, w)
+		if r, err := filepath.EvalSymlinks(w); err == nil && r != w {
+			places = append(places, r)
+		}
+	}
 	var out []string
 	refuse := func(i int, r, reason string) {
 		out = append(out, cfg.describeProblem(core.Problem{Field: fmt.Sprintf("writable_roots[%d]", i), Value: r, Reason: reason}))
@@ -270,7 +277,7 @@ func (cfg *config) resolveRootLinks(tmpDirs []string) []string {
 			refuse(i, r, fmt.Sprintf("is a symbolic link to %s: sbx does not follow a link to grant writes (a sandboxed command could have replaced it); name the directory itself", linkTarget(r)))
 			continue
 		}
-		real, link, err := resolvePlantSafe(r, writable)
+		real, link, err := resolvePlantSafe(r, places)
 		switch {
 		case err != nil:
 			continue // Validate reports a root that cannot be resolved
@@ -286,20 +293,13 @@ func (cfg *config) resolveRootLinks(tmpDirs []string) []string {
 // resolvePlantSafe resolves path as filepath.EvalSymlinks does, one
 // component at a time, and stops at the first symbolic link it meets —
 // on path itself or inside the target of an earlier link — that lies in one
-// of writable (where a sandboxed command could have planted it): link is
+// of places (where a sandboxed command could have planted it): link is
 // then that link. On Windows it is filepath.EvalSymlinks (creating a link
 // there needs a privilege a sandboxed command does not have).
-func resolvePlantSafe(path string, writable []string) (real, link string, err error) {
+func resolvePlantSafe(path string, places []string) (real, link string, err error) {
 	if runtime.GOOS == "windows" {
 		real, err = filepath.EvalSymlinks(path)
 		return real, "", err
-	}
-	var places []string
-	for _, w := range writable {
-		places = append(places, w)
-		if r, err := filepath.EvalSymlinks(w); err == nil && r != w {
-			places = append(places, r)
-		}
 	}
 	resolved := "/"
 	todo := strings.Split(filepath.Clean(path), "/")

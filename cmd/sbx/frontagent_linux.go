@@ -70,7 +70,7 @@ func serveFrontAgent(socket string, idle time.Duration, log io.Writer) error {
 	if err := frontagent.PrivateDir(filepath.Dir(socket)); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(socket+".lock", os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	lock, err := os.OpenFile(socket+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func startFrontAgent(socket string, idle time.Duration) (int, error) {
 	if err := frontagent.PrivateDir(filepath.Dir(socket)); err != nil {
 		return 0, err
 	}
-	logf, err := os.OpenFile(socket+".log", os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_CLOEXEC, 0o600)
+	logf, err := os.OpenFile(socket+".log", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err
 	}
