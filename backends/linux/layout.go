@@ -113,42 +113,8 @@ func rootAliases(roots []string) func(string) []string {
 // link: a chain of more than 40 links (the kernel's limit), a step that
 // is not a directory, or a step that cannot be read.
 func danglingTarget(link string) (string, bool) {
-	todo := strings.Split(link, "/")
-	cur := "/" // resolved so far: a real directory, no symlink in it
-	for hops := 0; len(todo) > 0; {
-		step := todo[0]
-		todo = todo[1:]
-		switch step {
-		case "", ".":
-			continue
-		case "..":
-			cur = filepath.Dir(cur)
-			continue
-		}
-		next := filepath.Join(cur, step)
-		fi, err := os.Lstat(next)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return next, true
-		case err != nil:
-			return "", false
-		case fi.Mode()&fs.ModeSymlink == 0:
-			cur = next
-			continue
-		}
-		if hops++; hops > 40 {
-			return "", false
-		}
-		dest, err := os.Readlink(next)
-		if err != nil {
-			return "", false
-		}
-		if filepath.IsAbs(dest) {
-			cur = "/"
-		}
-		todo = append(strings.Split(dest, "/"), todo...)
-	}
-	return cur, true
+	target, _, _, err := core.WalkLinks(link, nil)
+	return target, err == nil
 }
 
 func lstatKind(path string) Kind {

@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -301,43 +301,11 @@ func resolvePlantSafe(path string, places []string) (real, link string, err erro
 		real, err = filepath.EvalSymlinks(path)
 		return real, "", err
 	}
-	resolved := "/"
-	todo := strings.Split(filepath.Clean(path), "/")
-	for hops := 0; len(todo) > 0; {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			resolved = filepath.Dir(resolved)
-			continue
-		}
-		next := filepath.Join(resolved, c)
-		fi, err := os.Lstat(next)
-		if err != nil {
-			return "", "", err
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			resolved = next
-			continue
-		}
-		if underAny(resolved, places) {
-			return "", next, nil
-		}
-		if hops++; hops > 255 {
-			return "", "", fmt.Errorf("%s: too many levels of symbolic links", path)
-		}
-		target, err := os.Readlink(next)
-		if err != nil {
-			return "", "", err
-		}
-		if filepath.IsAbs(target) {
-			resolved = "/"
-		}
-		todo = append(strings.Split(target, "/"), todo...)
+	real, missing, link, err := core.WalkLinks(path, func(_, dir string) bool { return underAny(dir, places) })
+	if err == nil && missing {
+		err = &os.PathError{Op: "resolve", Path: path, Err: fs.ErrNotExist}
 	}
-	return resolved, "", nil
+	return real, link, err
 }
 
 // linkTarget is where the link at path leads, for messages.
