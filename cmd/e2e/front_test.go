@@ -548,3 +548,43 @@ func TestFront_CommandsGetTheirCallersResourceLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestRun_DescriptorsTheCallerLeftOpenNeverReachACommand(t *testing.T) {
+	// A caller with a descriptor open and not close-on-exec (here fd 3, a
+	// file outside the workspace open for appending) starts sbx; without
+	// care that descriptor would reach every process sbx starts: the
+	// command (a way around the write boundary), and the resident agents,
+	// which then hand it to the commands of later callers too.
+	for _, backend := range []string{"none", "linux-landlock", "linux-namespaces"} {
+		for _, keep := range []string{"0", "5m"} {
+			t.Run(backend+"/keepalive="+keep, func(t *testing.T) {
+				rt := newAgentRuntime(t)
+				ws := t.TempDir()
+				leak := filepath.Join(t.TempDir(), "leak.txt")
+				f, err := os.OpenFile(leak, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+				must(t, err)
+				defer f.Close()
+				script := `(echo escaped >&3) 2>/dev/null; ls /proc/$$/fd`
+				for i, withFD := range []bool{true, false} {
+					cmd := rt.sbx(t, ws, keep, "--backend="+backend, "run", "--best-effort", "--", "/bin/sh", "-c", script)
+					if withFD {
+						cmd.ExtraFiles = []*os.File{f}
+					}
+					out, err := cmd.Output()
+					if code := exitCode(t, err); code != 0 {
+						if i == 0 && backend != "none" {
+							t.Skipf("backend %s cannot run here: exit %d: %s", backend, code, out)
+						}
+						t.Fatalf("run %d: exit %d: %s", i+1, code, out)
+					}
+					if got := strings.Fields(string(out)); strings.Join(got, " ") != "0 1 2" {
+						t.Errorf("run %d (caller's fd 3 open: %v): the command's descriptors are %v, want only 0 1 2", i+1, withFD, got)
+					}
+				}
+				if b, _ := os.ReadFile(leak); len(b) > 0 {
+					t.Errorf("a command wrote through the caller's descriptor: %q", b)
+				}
+			})
+		}
+	}
+}

@@ -1,12 +1,22 @@
 package main
 
 import (
-	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
+	"fmt"
 	"os"
 	"os/signal"
+
+	"github.com/sbxdev/sbx/cmd/sbx/internal/front"
+	"github.com/sbxdev/sbx/plugins/sdk/proc/inherit"
 )
 
 func main() {
+	// Plugins and resident agents started from here serve later callers
+	// too: they must not keep this caller's other descriptors (package
+	// inherit).
+	if err := inherit.OnlyStdio(); err != nil {
+		fmt.Fprintln(os.Stderr, "sbx: cannot keep inherited descriptors from plugins and commands:", err)
+		os.Exit(125)
+	}
 	env := osEnvironment()
 	env.Umask = ownUmask()
 	// The front end's request for an agent is for sbx alone: neither the

@@ -16,6 +16,7 @@ import (
 	"github.com/sbxdev/sbx/plugins"
 	"github.com/sbxdev/sbx/plugins/internal/wire"
 	"github.com/sbxdev/sbx/plugins/sdk/proc"
+	"github.com/sbxdev/sbx/plugins/sdk/proc/inherit"
 )
 
 // Serve serves backends from a plugin binary and never returns. Call it from
@@ -36,6 +37,12 @@ import (
 func Serve(backends ...core.Backend) {
 	if os.Getenv(plugins.Handshake.MagicCookieKey) != plugins.Handshake.MagicCookieValue {
 		fmt.Fprintln(os.Stderr, "This is an sbx backend plugin. It is started by sbx, not by hand: try `sbx backends`.")
+		os.Exit(1)
+	}
+	// Nothing this plugin inherited beyond its standard streams reaches
+	// the commands and helpers it starts (see package inherit).
+	if err := inherit.OnlyStdio(); err != nil {
+		fmt.Fprintln(os.Stderr, "sbx plugin: cannot keep inherited descriptors from the commands it runs:", err)
 		os.Exit(1)
 	}
 	root, stop := context.WithCancel(context.Background())

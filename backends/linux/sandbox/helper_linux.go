@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/sdk/proc/inherit"
 )
 
 // Reexec runs the helper role this process was started for (its argv[0]),
@@ -82,12 +83,19 @@ func classOf(err error) string {
 	}
 }
 
-// confine applies no_new_privs in every case, then the Landlock ruleset
+// confine marks every descriptor but the standard streams close-on-exec
+// and applies no_new_privs in every case, then the Landlock ruleset
 // and the seccomp filter of cfg, to the calling thread, which must be
 // locked (runtime.LockOSThread) and must be the one that executes or
 // forks the command: the command inherits them from it. Both need
 // no_new_privs set first (without CAP_SYS_ADMIN); it is set once, here.
 func confine(cfg *Config) error {
+	// Only the standard streams reach the command: a descriptor the
+	// plugin inherited from whoever started it would be a way around the
+	// write boundary.
+	if err := inherit.OnlyStdio(); err != nil {
+		return fmt.Errorf("marking inherited descriptors close-on-exec: %w", err)
+	}
 	if err := setNoNewPrivs(); err != nil {
 		return fmt.Errorf("%w: %v", core.ErrPermission, err)
 	}
