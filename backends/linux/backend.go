@@ -24,10 +24,13 @@ func Backends() []core.Backend {
 	// Probe in the background from the start, so that the probe overlaps
 	// the plugin handshake instead of delaying the first call.
 	go probeOnce()
+	// One pool of spare helpers: a run through linux and one through the
+	// mode it picked need the same helper start.
+	spares := newSparePool()
 	return []core.Backend{
-		&Backend{name: NameAuto, facts: probeOnce},
-		&Backend{name: NameLandlock, mode: ModeLandlock, facts: probeOnce},
-		&Backend{name: NameNamespaces, mode: ModeNamespaces, facts: probeOnce},
+		&Backend{name: NameAuto, facts: probeOnce, spares: spares},
+		&Backend{name: NameLandlock, mode: ModeLandlock, facts: probeOnce, spares: spares},
+		&Backend{name: NameNamespaces, mode: ModeNamespaces, facts: probeOnce, spares: spares},
 	}
 }
 
@@ -41,7 +44,7 @@ func Reexec() { sandbox.Reexec() }
 // New returns the backend called name with the given facts instead of
 // probing the host (for tests and tools).
 func New(name string, f Facts) (*Backend, error) {
-	b := &Backend{name: name, facts: func() Facts { return f }}
+	b := &Backend{name: name, facts: func() Facts { return f }, spares: newSparePool()}
 	switch name {
 	case NameAuto:
 	case NameLandlock:
@@ -59,6 +62,8 @@ type Backend struct {
 	name  string
 	mode  Mode // empty for NameAuto: chosen from the facts
 	facts func() Facts
+	// spares are the helpers started ahead of runs (Linux plugin agents).
+	spares *sparePool
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -194,7 +199,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		return nil, err
 	}
 	rep.WriteDowngrades(req.Diagnostics)
-	res, err := run(ctx, req, pl, b.facts().Helper)
+	res, err := run(ctx, req, pl, b.facts().Helper, b.spares)
 	if res != nil {
 		res.Report = rep
 	}

@@ -29,25 +29,62 @@ type testbox struct {
 	ws   string // writable root
 	out  string // outside every writable root
 	self string // this test binary, run as the act program
+	// spares runs every run of the test through a spare helper (see
+	// spareFor).
+	spares bool
 }
 
 // bothModes runs fn for linux-landlock and linux-namespaces, skipping a
-// mode the host cannot run, with the reason.
+// mode the host cannot run, with the reason; each mode twice: with the
+// helper started for each run, as a plugin serving one command does, and
+// with spare helpers started ahead of the runs, as a plugin agent does.
 func bothModes(t *testing.T, fn func(t *testing.T, s *testbox)) {
 	f := probeOnce()
 	for _, name := range []string{NameLandlock, NameNamespaces} {
-		t.Run(name, func(t *testing.T) {
-			switch {
-			case name == NameLandlock && f.LandlockABI < 1:
-				t.Skip("Landlock unavailable: " + f.LandlockNote)
-			case name == NameNamespaces && !f.UserNS:
-				t.Skip("user namespaces unavailable: " + f.UserNSNote)
-			case name == NameLandlock && !f.Seccomp:
-				// A strict run refuses: the network is not held.
-				t.Skip("seccomp unavailable: " + f.SeccompNote)
+		for _, spares := range []bool{false, true} {
+			sub := name
+			if spares {
+				sub += "/spare-helpers"
 			}
-			fn(t, newSandbox(t, name))
-		})
+			t.Run(sub, func(t *testing.T) {
+				switch {
+				case name == NameLandlock && f.LandlockABI < 1:
+					t.Skip("Landlock unavailable: " + f.LandlockNote)
+				case name == NameNamespaces && !f.UserNS:
+					t.Skip("user namespaces unavailable: " + f.UserNSNote)
+				case name == NameLandlock && !f.Seccomp:
+					// A strict run refuses: the network is not held.
+					t.Skip("seccomp unavailable: " + f.SeccompNote)
+				}
+				s := newSandbox(t, name)
+				s.spares = spares
+				fn(t, s)
+			})
+		}
+	}
+}
+
+// spareFor, in a spare-helpers variant (keepSpares), makes b keep spare
+// helpers as a plugin agent does and starts the one a run of p needs. The
+// function it returns checks, once the run succeeded, that the run took it.
+func (s *testbox) spareFor(b *Backend, p core.Policy) func(*core.RunResult, error) {
+	if !s.spares {
+		return func(*core.RunResult, error) {}
+	}
+	pool := b.spares
+	pool.keep = func() bool { return true }
+	pool.inline = true
+	s.t.Cleanup(pool.close)
+	pl, _, err := b.plan(p)
+	if err != nil {
+		return func(*core.RunResult, error) {}
+	}
+	pool.refill(kindOf(pl, b.facts().Helper))
+	before := pool.taken.Load()
+	return func(res *core.RunResult, err error) {
+		if err == nil && res != nil && pool.taken.Load() == before {
+			s.t.Errorf("the run did not take the spare helper started for it")
+		}
 	}
 }
 
@@ -100,9 +137,11 @@ func (s *testbox) run(p core.Policy, actName string, args ...string) (int, strin
 func (s *testbox) runRes(p core.Policy, actName string, args ...string) (*core.RunResult, string, error) {
 	var stdout, stderr bytes.Buffer
 	argv := append([]string{s.self, actArg, actName}, args...)
+	took := s.spareFor(s.b, p)
 	res, err := s.b.Run(context.Background(), &core.RunRequest{
 		Policy: p, Argv: argv, Env: os.Environ(), Stdout: &stdout, Stderr: &stderr,
 	})
+	took(res, err)
 	out := strings.TrimSpace(stdout.String() + stderr.String())
 	s.t.Logf("%s %s -> %s", actName, strings.Join(args, " "), out)
 	return res, out, err
@@ -113,8 +152,10 @@ func (s *testbox) runRes(p core.Policy, actName string, args ...string) (*core.R
 func (s *testbox) runTTY(b *Backend, p core.Policy, argv ...string) (*core.RunResult, string) {
 	s.t.Helper()
 	var out bytes.Buffer
+	took := s.spareFor(b, p)
 	res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(),
 		Stdout: &out, TTY: &core.WindowSize{Rows: 24, Cols: 80}, Accept: core.Acceptance{BestEffort: true}})
+	took(res, err)
 	if err != nil {
 		s.t.Fatalf("%v: %v", argv, err)
 	}
@@ -490,7 +531,9 @@ func TestRun_CommandNotFoundIsAClearError(t *testing.T) {
 
 func (s *testbox) runResArgv(p core.Policy, argv ...string) (*core.RunResult, string, error) {
 	var out bytes.Buffer
+	took := s.spareFor(s.b, p)
 	res, err := s.b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: &out, Stderr: &out})
+	took(res, err)
 	return res, out.String(), err
 }
 

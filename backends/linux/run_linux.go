@@ -29,7 +29,7 @@ const limitPoll = 50 * time.Millisecond
 
 // run starts the helper for pl's mode through proc, which does the I/O,
 // the terminal, signals, the timeout and the tree kill.
-func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*core.RunResult, error) {
+func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spares *sparePool) (*core.RunResult, error) {
 	if helper == "" {
 		return nil, fmt.Errorf("%w: cannot find the sandbox helper (%s)", core.ErrUnsupported, HelperName)
 	}
@@ -88,15 +88,17 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*c
 	spec.Configure = func(cmd *exec.Cmd) error {
 		cmd.ExtraFiles = []*os.File{cfgR, stW}
 		if pl.Mode == ModeNamespaces {
-			ns := nsSysProcAttr(pl.UIDMap, pl.GIDMap, pl.Loopback)
-			a := cmd.SysProcAttr
-			a.Cloneflags = ns.Cloneflags
-			a.UidMappings, a.GidMappings = ns.UidMappings, ns.GidMappings
-			a.GidMappingsEnableSetgroups = ns.GidMappingsEnableSetgroups
-			a.AmbientCaps = ns.AmbientCaps
+			setNamespaces(cmd.SysProcAttr, nsSysProcAttr(pl.UIDMap, pl.GIDMap, pl.Loopback))
 		}
 		return nil
 	}
+	// A helper started ahead of time takes the run when one is ready (the
+	// same role, binary and namespaces; in a plugin agent only), with
+	// the files above; proc starts the helper itself otherwise. The next
+	// one starts once this run is over.
+	kind := kindOf(pl, helper)
+	spec.Spare = spares.take(kind)
+	defer spares.refill(kind)
 	var held []int
 	defer func() {
 		if len(held) > 0 {

@@ -10,6 +10,11 @@ import (
 	"github.com/sbxdev/sbx/core"
 )
 
-func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string) (*core.RunResult, error) {
+// sparePool has nothing to keep here.
+type sparePool struct{}
+
+func newSparePool() *sparePool { return nil }
+
+func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spares *sparePool) (*core.RunResult, error) {
 	return nil, fmt.Errorf("%w: the Linux backend cannot run on %s", core.ErrUnsupported, runtime.GOOS)
 }

@@ -60,6 +60,7 @@ func Serve(backends ...core.Backend) {
 	}
 	if ag != nil {
 		oneProc()
+		proc.SetLongLived()
 		if fds, err = ag.fdReceiver(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

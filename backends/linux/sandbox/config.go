@@ -18,6 +18,12 @@ const (
 	RoleInit = "sbx-linux-ns-init"
 )
 
+// SpareArg, as argv[1] after the role, starts the exec or init role as a
+// spare (proc.StartSpare): it waits for a run to be handed over
+// (standard streams, configuration and status descriptors, working
+// directory) before it reads its configuration.
+const SpareArg = "--spare"
+
 // File descriptors the plugin hands to a helper.
 const (
 	// ConfigFD carries the Config, encoded by [Config.MarshalBinary],

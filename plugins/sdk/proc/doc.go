@@ -20,6 +20,11 @@
 //     is killed too).
 //   - The command's environment is exactly Spec.Env (nil means empty, not
 //     this process's), and Argv[0] is looked up in that environment's PATH.
+//   - The command gets the files its Spec gives (standard streams, the
+//     ExtraFiles of Configure) and nothing else: every descriptor this
+//     process inherited is made close-on-exec before the first start
+//     (package inherit), so a pipe or file left open by whoever started a
+//     long-lived plugin never reaches a command.
 //   - Spec.Configure may add attributes but not remove the ones proc set
 //     (setsid, the controlling terminal, the parent-death signal, Windows'
 //     suspended start): Run refuses to start the command if it did.
@@ -34,6 +39,23 @@
 // the pty (type ^D). If output relays make no progress for 10 s after the
 // tree kill (a process escaped it while holding the pipe), Run stops
 // waiting for them.
+//
+// # Spare processes (Linux)
+//
+// A backend that starts the same program with the same attributes for
+// every run (a sandbox helper) may start it ahead of time with
+// [StartSpare], in a plugin agent ([LongLived]), and hand the next run to
+// it through Spec.Spare: Run then sends the spare the run's standard
+// streams (or pty), extra files, working directory, umask and whether to
+// take the terminal as its controlling terminal, over a socket pair
+// (package proc/spare, whose Await the spare calls first thing), instead
+// of forking. Everything else is as for a fresh start: the spare is
+// forked with setsid and the parent-death signal, from a thread of its
+// own that never ends (the signal is tied to the forking thread); it is
+// the run's main process for the tree kill; and while it waits it counts
+// as a run's main process, so no other run's tree kill or orphan reaping
+// touches it. A spare that died while it waited makes Run start the
+// command itself.
 //
 // # Why a new session (setsid)
 //

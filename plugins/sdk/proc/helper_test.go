@@ -20,6 +20,9 @@ import (
 const helperEnv = "SBX_PROC_HELPER"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 0 && argv0Helpers[os.Args[0]] != nil {
+		os.Exit(argv0Helpers[os.Args[0]](os.Args[1:]))
+	}
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
 	}
@@ -29,6 +32,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// argv0Helpers are helpers chosen by argv[0] instead of the environment
+// (a spare starts with an empty one), defined in OS-specific test files.
+var argv0Helpers = map[string]func(args []string) int{}
 
 // extraHelpers are helper modes defined in OS-specific test files.
 var extraHelpers = map[string]func(args []string) int{}

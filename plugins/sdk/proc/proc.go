@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/sdk/proc/inherit"
 )
 
 // Spec describes a command to run.
@@ -81,6 +82,15 @@ type Spec struct {
 	// Started is called with the pid once the command runs (after
 	// AfterStart).
 	Started func(pid int)
+	// Spare, when set, is a process started ahead of time by [StartSpare]
+	// (Linux) that takes this run instead of a fresh start of Path/Argv:
+	// Run hands it the standard streams (or pty), the files Configure puts
+	// in ExtraFiles, Dir, Umask and the controlling terminal, which
+	// Await of package proc/spare installs; Configure's SysProcAttr changes do not apply
+	// to it (it was started with its own). When the spare cannot take the
+	// run (it died while it waited), Run closes it and starts Path/Argv as
+	// usual, so Path/Argv must still describe an equivalent start.
+	Spare *Spare
 	// Exit, when set, maps the raw wait status to a result (a re-exec'd
 	// init that reports its child's status through its own exit code, for
 	// example). Default: the exit code, or 128+N and Signal N for a death
@@ -111,6 +121,16 @@ func FromRequest(req *core.RunRequest) Spec {
 	}
 }
 
+// onlyStdio marks, once, every descriptor this process inherited
+// close-on-exec (package inherit), so that a command gets the files its
+// Spec gives and nothing this process was started with.
+var onlyStdio = sync.OnceValue(func() error {
+	if err := inherit.OnlyStdio(); err != nil {
+		return fmt.Errorf("proc: keeping inherited descriptors from commands: %w", err)
+	}
+	return nil
+})
+
 // drainStall is how long Run waits, once the command's tree has been killed,
 // for output relays that make no progress at all before it gives up on
 // them. Only a process that escaped the tree kill while holding the output
@@ -128,6 +148,9 @@ var drainStall = 10 * time.Second
 func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 	if len(s.Argv) == 0 {
 		return nil, fmt.Errorf("%w: no command given: pass the program to run and its arguments", core.ErrInvalidPolicy)
+	}
+	if err := onlyStdio(); err != nil {
+		return nil, err
 	}
 	path, err := resolve(&s)
 	if err != nil {
@@ -184,16 +207,21 @@ func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
 			runtime.UnlockOSThread()
 		}
 	}()
-	if s.Umask != nil {
-		own, err := threadUmask(*s.Umask)
-		if err != nil {
-			return nil, fmt.Errorf("setting the umask %04o for %s: %w", *s.Umask, s.Argv[0], err)
-		}
-		retire = own
+	var done <-chan waitResult
+	if s.Spare != nil {
+		done = r.handToSpare(s.Spare)
 	}
-	done, err := r.launch()
-	if err != nil {
-		return nil, startError(s.Argv[0], path, err)
+	if done == nil {
+		if s.Umask != nil {
+			own, err := threadUmask(*s.Umask)
+			if err != nil {
+				return nil, fmt.Errorf("setting the umask %04o for %s: %w", *s.Umask, s.Argv[0], err)
+			}
+			retire = own
+		}
+		if done, err = r.launch(); err != nil {
+			return nil, startError(s.Argv[0], path, err)
+		}
 	}
 	begin := time.Now()
 	// The child has its copies of the pipe ends and the pty; drop ours so
@@ -403,6 +431,12 @@ func (r *run) launch() (<-chan waitResult, error) {
 		return nil, err
 	}
 	r.pid = r.cmd.Process.Pid
+	return r.waitInBackground(), nil
+}
+
+// waitInBackground waits for the main process (r.cmd, started) and
+// delivers how it ended.
+func (r *run) waitInBackground() <-chan waitResult {
 	done := make(chan waitResult, 1)
 	go func() {
 		err := r.cmd.Wait()
@@ -410,7 +444,7 @@ func (r *run) launch() (<-chan waitResult, error) {
 		r.childWaited()
 		done <- waitResult{state: r.cmd.ProcessState, err: err}
 	}()
-	return done, nil
+	return done
 }
 
 // abort ends a run that failed after the command started: it kills the
