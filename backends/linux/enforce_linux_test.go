@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sbxdev/sbx/backends/linux/sandbox"
 	"github.com/sbxdev/sbx/core"
+	"github.com/sbxdev/sbx/plugins/sdk/proc"
 )
 
 // testbox is one escape-test setup: a workspace with a .git directory and
@@ -477,6 +480,45 @@ func TestEscape_NamespacesMountsPtraceTerminalSignals(t *testing.T) {
 		s.refused(p, "kill", strconv.Itoa(sleeper.Process.Pid))
 		if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
 			t.Errorf("the outside process died: %v", err)
+		}
+	})
+}
+
+func TestEscape_IdleSpareHelpersCannotBeEnteredTracedOrKilled(t *testing.T) {
+	// A plugin agent keeps spare helpers waiting, unconfined until a run
+	// is handed to them, the namespaces one already in namespaces of its
+	// own (with capabilities there). A sandboxed command of another run
+	// must not be able to reach them.
+	needSeccomp(t)
+	f := probeOnce()
+	bothModes(t, func(t *testing.T, s *testbox) {
+		pls := map[string]*Plan{}
+		for _, name := range []string{NameLandlock, NameNamespaces} {
+			if (name == NameNamespaces && !f.UserNS) || (name == NameLandlock && f.LandlockABI < 1) {
+				continue
+			}
+			b, err := New(name, f)
+			must(t, err)
+			pl, _, err := b.plan(s.policy())
+			must(t, err)
+			pls[name] = pl
+		}
+		for name, pl := range pls {
+			k := kindOf(pl, f.Helper)
+			sp, err := proc.StartSpare(k.helper, []string{k.role, sandbox.SpareArg}, k.configure)
+			must(t, err)
+			t.Cleanup(sp.Close)
+			pid := strconv.Itoa(sp.Pid())
+			// Control: outside the sandbox the spare can be reached.
+			if out, _ := exec.Command(s.self, actArg, "open-ns", pid).CombinedOutput(); strings.TrimSpace(string(out)) != "ok" {
+				t.Fatalf("control: opening the %s spare's namespaces from outside: %v %s", name, err, out)
+			}
+			s.refused(s.policy(), "open-ns", pid)
+			s.refused(s.policy(), "ptrace", pid)
+			s.refused(s.policy(), "kill", pid)
+			if err := unix.Kill(sp.Pid(), 0); err != nil {
+				t.Errorf("the %s spare %d died: %v", name, sp.Pid(), err)
+			}
 		}
 	})
 }

@@ -94,11 +94,9 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spa
 	}
 	// A helper started ahead of time takes the run when one is ready (the
 	// same role, binary and namespaces; in a plugin agent only), with
-	// the files above; proc starts the helper itself otherwise. The next
-	// one starts once this run is over.
+	// the files above; proc starts the helper itself otherwise.
 	kind := kindOf(pl, helper)
 	spec.Spare = spares.take(kind)
-	defer spares.refill(kind)
 	var held []int
 	defer func() {
 		if len(held) > 0 {
@@ -126,7 +124,14 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spa
 		if _, err := cfgW.Write(cfg); err != nil {
 			return fmt.Errorf("sending the run configuration to the helper: %w", err)
 		}
-		return cfgW.Close()
+		if err := cfgW.Close(); err != nil {
+			return err
+		}
+		// The next spare starts now, while the command runs: after the
+		// run it would start before the result went out (plugin agents
+		// run Go on one processor), and delay it by the fork.
+		spares.refill(kind)
+		return nil
 	}
 	switch {
 	case pl.Mode == ModeNamespaces && cg != nil:

@@ -24,8 +24,9 @@ const spareRetry = time.Minute
 // runs needed: the next run of that kind hands its files and configuration
 // to it instead of forking the helper, so the helper's start (fork, exec,
 // its Go runtime, and in namespaces mode the clone into new namespaces) is
-// off the run's path. A spare is started after a run ends, not while it
-// runs. A plugin started for one command keeps none.
+// off the run's path. The next spare starts once a run has its helper
+// and configuration, while the command runs. A plugin started for one
+// command keeps none.
 type sparePool struct {
 	mu       sync.Mutex
 	ready    map[string]*readySpare
