@@ -75,7 +75,7 @@ func (s *testbox) spareFor(b *Backend, p core.Policy) func(*core.RunResult, erro
 		return func(*core.RunResult, error) {}
 	}
 	pool := b.spares
-	pool.keep = func() bool { return true }
+	b.KeepSpares()
 	pool.inline = true
 	s.t.Cleanup(pool.close)
 	pl, _, err := b.plan(p)

@@ -18,3 +18,6 @@ func newSparePool() *sparePool { return nil }
 func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spares *sparePool) (*core.RunResult, error) {
 	return nil, fmt.Errorf("%w: the Linux backend cannot run on %s", core.ErrUnsupported, runtime.GOOS)
 }
+
+// KeepSpares does nothing outside Linux.
+func (b *Backend) KeepSpares() {}

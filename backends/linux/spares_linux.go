@@ -33,9 +33,8 @@ type sparePool struct {
 	starting map[string]bool
 	failed   map[string]time.Time
 
-	// keep says whether to keep spares: proc.LongLived, or always in
-	// tests.
-	keep func() bool
+	// always keeps spares outside plugin agents too (KeepSpares).
+	always atomic.Bool
 	// inline makes refill start the spare before it returns (tests).
 	inline bool
 	// taken counts the runs a spare took (tests).
@@ -60,8 +59,12 @@ type spareKind struct {
 }
 
 func newSparePool() *sparePool {
-	return &sparePool{ready: map[string]*readySpare{}, starting: map[string]bool{}, failed: map[string]time.Time{}, keep: proc.LongLived}
+	return &sparePool{ready: map[string]*readySpare{}, starting: map[string]bool{}, failed: map[string]time.Time{}}
 }
+
+// keeping says whether to keep spares: in a plugin agent, or after
+// KeepSpares.
+func (p *sparePool) keeping() bool { return p.always.Load() || proc.LongLived() }
 
 // kindOf returns the kind of helper start that pl needs.
 func kindOf(pl *Plan, helper string) spareKind {
@@ -92,7 +95,7 @@ func setNamespaces(a, ns *syscall.SysProcAttr) {
 // take returns the spare kept for k, or nil (none ready, not an agent, or
 // the helper binary was replaced since the spare started: it is closed).
 func (p *sparePool) take(k spareKind) *proc.Spare {
-	if !p.keep() {
+	if !p.keeping() {
 		return nil
 	}
 	p.mu.Lock()
@@ -114,7 +117,7 @@ func (p *sparePool) take(k spareKind) *proc.Spare {
 // or starting, the last start failed less than spareRetry ago, or this
 // process is not an agent.
 func (p *sparePool) refill(k spareKind) {
-	if !p.keep() {
+	if !p.keeping() {
 		return
 	}
 	p.mu.Lock()
@@ -177,3 +180,9 @@ func identify(path string) (fileID, error) {
 	}
 	return fileID{dev: st.Dev, ino: st.Ino, size: fi.Size(), mtime: fi.ModTime()}, nil
 }
+
+// KeepSpares makes b keep spare helpers whether or not this process is a
+// plugin agent (proc.LongLived): for a program that embeds the backend and
+// runs many commands, and for benchmarks. The backends of [Backends] share
+// one pool, so it applies to all three.
+func (b *Backend) KeepSpares() { b.spares.always.Store(true) }

@@ -101,12 +101,20 @@ func launchers(tb testing.TB, ws string) []launcher {
 	// the real plugin binary (what a run cost before the dedicated helper)
 	// and starting sbx-linux-sandbox. Without it, the helper is what the
 	// probe found for this test binary.
-	type helper struct{ suffix, path string }
-	helpers := []helper{{"", f.Helper}}
+	// A variant with spares keeps a helper started ahead of each run, as a
+	// plugin agent does (linux.Backend.KeepSpares): the run hands it its
+	// files instead of starting one.
+	type helper struct {
+		suffix, path string
+		spares       bool
+	}
+	helpers := []helper{{"", f.Helper, false}, {" (spare helper)", f.Helper, true}}
 	if dir := os.Getenv("SBX_BENCH_BIN"); dir != "" {
+		sandbox := filepath.Join(dir, linux.HelperName)
 		helpers = []helper{
-			{" (re-exec plugin)", filepath.Join(dir, "sbx-backend-linux")},
-			{" (sbx-linux-sandbox)", filepath.Join(dir, linux.HelperName)},
+			{" (re-exec plugin)", filepath.Join(dir, "sbx-backend-linux"), false},
+			{" (sbx-linux-sandbox)", sandbox, false},
+			{" (spare sbx-linux-sandbox)", sandbox, true},
 		}
 	}
 	for _, name := range []string{linux.NameLandlock, linux.NameNamespaces} {
@@ -120,6 +128,9 @@ func launchers(tb testing.TB, ws string) []launcher {
 			if info, _ := b.Info(context.Background()); !info.Available {
 				tb.Logf("%s unavailable: %s", name, info.Unavailable)
 				continue
+			}
+			if h.spares {
+				b.KeepSpares()
 			}
 			out = append(out, launcher{name + h.suffix, func(argv []string) error {
 				res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: io.Discard, Stderr: io.Discard})
