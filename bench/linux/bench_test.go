@@ -208,7 +208,7 @@ func TestReport(t *testing.T) {
 	ls := launchers(t, ws)
 
 	fmt.Printf("\nstartup of `true` (%d runs each, interleaved; uid %d)\n", n, os.Geteuid())
-	fmt.Printf("%-36s %10s %10s %10s %10s\n", "launch", "median ms", "p95 ms", "x direct", "x bwrap")
+	fmt.Printf("%-44s %10s %10s %10s %10s\n", "launch", "median ms", "p95 ms", "x direct", "x bwrap")
 	ds, err := measure(ls, []string{"/bin/true"}, n)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestReport(t *testing.T) {
 		if bw > 0 {
 			vsBw = fmt.Sprintf("%.2f", float64(med)/float64(bw))
 		}
-		fmt.Printf("%-36s %10s %10s %10.2f %10s\n", l.name, ms(med), ms(p95), float64(med)/float64(base), vsBw)
+		fmt.Printf("%-44s %10s %10s %10.2f %10s\n", l.name, ms(med), ms(p95), float64(med)/float64(base), vsBw)
 	}
 
 	if !onTmpfs {
@@ -241,7 +241,7 @@ func TestReport(t *testing.T) {
 	runs := 15
 	where := "a tmpfs"
 	fmt.Printf("\n%d files created, stat-ed and deleted in %s (%d runs each, interleaved, median)\n", nfiles, where, runs)
-	fmt.Printf("%-36s %10s %10s\n", "launch", "median ms", "overhead")
+	fmt.Printf("%-44s %10s %10s\n", "launch", "median ms", "overhead")
 	argv := []string{self, workloadArg, strconv.Itoa(nfiles), filepath.Join(ws, "work")}
 	ds, err = measure(ls, argv, runs)
 	if err != nil {
@@ -250,7 +250,7 @@ func TestReport(t *testing.T) {
 	base = ds[0][len(ds[0])/2] // direct
 	for j, l := range ls {
 		med := ds[j][len(ds[j])/2]
-		fmt.Printf("%-36s %10s %9.1f%%\n", l.name, ms(med), 100*(float64(med)/float64(base)-1))
+		fmt.Printf("%-44s %10s %9.1f%%\n", l.name, ms(med), 100*(float64(med)/float64(base)-1))
 	}
 	fmt.Println("\n(the workload's time includes one process start; compare the startup table)")
 }
