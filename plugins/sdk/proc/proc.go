@@ -89,7 +89,11 @@ type Spec struct {
 	// Await of package proc/spare installs; Configure's SysProcAttr changes do not apply
 	// to it (it was started with its own). When the spare cannot take the
 	// run (it died while it waited), Run closes it and starts Path/Argv as
-	// usual, so Path/Argv must still describe an equivalent start.
+	// usual, so Path/Argv must still describe an equivalent start. Run
+	// closes a spare that did not take the run (an error before the
+	// start). Run
+	// closes a spare that did not take the run (an error before the
+	// start).
 	Spare *Spare
 	// Exit, when set, maps the raw wait status to a result (a re-exec'd
 	// init that reports its child's status through its own exit code, for
@@ -146,6 +150,11 @@ var drainStall = 10 * time.Second
 // returns a nil result and an error (wrapping core.ErrNotFound when it is not
 // in PATH, core.ErrPermission when the OS refused to execute it).
 func Run(ctx context.Context, s Spec) (*core.RunResult, error) {
+	if s.Spare != nil {
+		// A spare that does not take this run (it failed before the
+		// start) is not left waiting; Close does nothing once it did.
+		defer s.Spare.Close()
+	}
 	if len(s.Argv) == 0 {
 		return nil, fmt.Errorf("%w: no command given: pass the program to run and its arguments", core.ErrInvalidPolicy)
 	}
