@@ -124,15 +124,11 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spa
 		if _, err := cfgW.Write(cfg); err != nil {
 			return fmt.Errorf("sending the run configuration to the helper: %w", err)
 		}
-		if err := cfgW.Close(); err != nil {
-			return err
-		}
-		// The next spare starts now, while the command runs: after the
-		// run it would start before the result went out (plugin agents
-		// run Go on one processor), and delay it by the fork.
-		spares.refill(kind)
-		return nil
+		return cfgW.Close()
 	}
+	// The next spare starts once this run is over and its result is on
+	// its way (see refillSoon).
+	defer spares.refillSoon(kind)
 	switch {
 	case pl.Mode == ModeNamespaces && cg != nil:
 		// Killing the pid namespace's init kills the namespace. A pidfd
