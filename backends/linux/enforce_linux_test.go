@@ -82,7 +82,7 @@ func (s *testbox) spareFor(b *Backend, p core.Policy) func(*core.RunResult, erro
 	if err != nil {
 		return func(*core.RunResult, error) {}
 	}
-	pool.refill(kindOf(pl, b.facts().Helper))
+	pool.refillSoon(kindOf(pl, b.facts().Helper))
 	before := pool.taken.Load()
 	return func(res *core.RunResult, err error) {
 		if err == nil && res != nil && pool.taken.Load() == before {
