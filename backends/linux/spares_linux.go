@@ -44,7 +44,7 @@ const spareRetry = time.Minute
 // off the run's path. The next spare starts just after a run (see
 // spareDelay). A plugin started for one command keeps none.
 type sparePool struct {
-	mu       sync.Mutex
+	mu    sync.Mutex
 	ready map[string]*readySpare
 	// starting holds, for each kind whose spare is under way, a channel
 	// closed once it is ready (or failed).
