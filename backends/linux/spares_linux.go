@@ -53,8 +53,10 @@ type sparePool struct {
 
 	// always keeps spares outside plugin agents too (KeepSpares).
 	always atomic.Bool
-	// inline makes refill start the spare before it returns (tests).
+	// inline makes refillSoon start the spare before it returns (tests).
 	inline bool
+	// wait is spareWait (tests lengthen it).
+	wait time.Duration
 	// taken counts the runs a spare took (tests).
 	taken atomic.Int64
 }
@@ -77,7 +79,7 @@ type spareKind struct {
 }
 
 func newSparePool() *sparePool {
-	return &sparePool{ready: map[string]*readySpare{}, starting: map[string]chan struct{}{}, failed: map[string]time.Time{}}
+	return &sparePool{ready: map[string]*readySpare{}, starting: map[string]chan struct{}{}, failed: map[string]time.Time{}, wait: spareWait}
 }
 
 // keeping says whether to keep spares: in a plugin agent, or after
@@ -125,7 +127,7 @@ func (p *sparePool) take(k spareKind) *proc.Spare {
 		p.mu.Unlock()
 		select {
 		case <-started:
-		case <-time.After(spareWait):
+		case <-time.After(p.wait):
 		}
 		p.mu.Lock()
 	}
