@@ -115,6 +115,10 @@ type Plan struct {
 	// Detail is the backend's own plan as JSON (the same content as Steps,
 	// as data), for `sbx explain --json`.
 	Detail json.RawMessage `json:"detail,omitempty"`
+	// Handle is the backend's own plan in memory, set by its Plan for its
+	// Run (see RunRequest.Plan). It never leaves the process: not encoded,
+	// not sent to a host.
+	Handle any `json:"-"`
 }
 
 // Step is one action of a plan.
@@ -156,6 +160,13 @@ type RunRequest struct {
 	Policy Policy
 	// Accept says which downgrades the run accepts.
 	Accept Acceptance
+	// Plan, when not nil, is what this backend's Plan returned for Policy
+	// just before the run, and whose report the caller checked (the SDK
+	// plans first to send the report to the host). A backend that
+	// recognises it (Plan.Handle) applies it instead of planning again,
+	// so the run does exactly what the accepted report says; it still
+	// checks the report against Accept. Backends may ignore it.
+	Plan *Plan
 	// Argv is the command and its arguments; Argv[0] is looked up in PATH
 	// (of the command's environment) when it has no path separator.
 	Argv []string

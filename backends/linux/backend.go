@@ -3,6 +3,7 @@ package linux
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 
@@ -177,13 +178,40 @@ func (b *Backend) plan(p core.Policy) (*Plan, core.Report, error) {
 	return BuildPlan(Input{Backend: b.name, Mode: mode, Why: why, Policy: p, Facts: f, Layout: layout})
 }
 
-// Plan says what Run would do for p.
+// Plan says what Run would do for p. The result carries the typed plan
+// (core.Plan.Handle), which Run applies when it gets it back in
+// RunRequest.Plan.
 func (b *Backend) Plan(ctx context.Context, p core.Policy) (*core.Plan, error) {
 	pl, rep, err := b.plan(p)
 	if err != nil {
 		return nil, err
 	}
-	return pl.CorePlan(rep)
+	cp, err := pl.CorePlan(rep)
+	if err != nil {
+		return nil, err
+	}
+	cp.Handle = &typedPlan{b: b, policy: p, pl: pl, rep: rep}
+	return cp, nil
+}
+
+// typedPlan is what Plan keeps in core.Plan.Handle for Run.
+type typedPlan struct {
+	b      *Backend
+	policy core.Policy
+	pl     *Plan
+	rep    core.Report
+}
+
+// planFor returns the plan of req: the one Plan made for the same backend
+// and policy when the caller passes it back (the SDK planned first, to
+// check the report with the host), else a new one.
+func (b *Backend) planFor(req *core.RunRequest) (*Plan, core.Report, error) {
+	if req.Plan != nil {
+		if h, ok := req.Plan.Handle.(*typedPlan); ok && h.b == b && reflect.DeepEqual(h.policy, req.Policy) {
+			return h.pl, h.rep, nil
+		}
+	}
+	return b.plan(req.Policy)
 }
 
 // Run runs req.Argv under req.Policy and waits for it.
@@ -191,7 +219,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 	if len(req.Argv) == 0 {
 		return nil, fmt.Errorf("%w: no command to run", core.ErrInvalidPolicy)
 	}
-	pl, rep, err := b.plan(req.Policy)
+	pl, rep, err := b.planFor(req)
 	if err != nil {
 		return nil, err
 	}

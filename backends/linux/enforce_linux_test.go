@@ -922,3 +922,43 @@ func TestTTY_RunHasANamedTerminalAndNoOther(t *testing.T) {
 		}
 	})
 }
+
+func TestRun_AppliesThePlanItIsGivenOnlyForThatPolicy(t *testing.T) {
+	needSeccomp(t)
+	bothModes(t, func(t *testing.T, s *testbox) {
+		l := startListeners(t)
+		deny := s.policy()
+		allow := s.policy()
+		allow.Network.Mode = core.NetworkAllow
+		planOf := func(p core.Policy) *core.Plan {
+			cp, err := s.b.Plan(context.Background(), p)
+			must(t, err)
+			return cp
+		}
+		connect := func(p core.Policy, plan *core.Plan) (int, *core.RunResult) {
+			var out bytes.Buffer
+			res, err := s.b.Run(context.Background(), &core.RunRequest{Policy: p, Plan: plan,
+				Argv: []string{s.self, actArg, "tcp", l.tcp[0].Addr().String()}, Env: os.Environ(), Stdout: &out, Stderr: &out})
+			must(t, err)
+			t.Logf("policy network=%s -> %d %s", p.Network.Mode, res.ExitCode, out.String())
+			return res.ExitCode, res
+		}
+		// A plan made for another policy (here a looser one) is never
+		// applied: the run plans its own policy.
+		if code, _ := connect(deny, planOf(allow)); code != actRefused {
+			t.Errorf("a run denying the network, given the plan of a policy allowing it, connected (exit %d)", code)
+		}
+		accepted(l.tcp[0])
+		// The plan made for the run's own policy is the one applied (its
+		// report is the run's).
+		given := planOf(deny)
+		code, res := connect(deny, given)
+		if code != actRefused {
+			t.Errorf("the run connected (exit %d)", code)
+		}
+		h := given.Handle.(*typedPlan)
+		if len(res.Report.Elements) == 0 || &res.Report.Elements[0] != &h.rep.Elements[0] {
+			t.Error("the run planned again instead of applying the plan it was given")
+		}
+	})
+}

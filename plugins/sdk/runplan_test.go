@@ -21,6 +21,10 @@ type planBackend struct {
 	mu        sync.Mutex
 	mechanism string
 	runs      atomic.Int32
+	// plans counts plans; each carries its number as Handle, and Run
+	// records the Handle of the plan it was given.
+	plans atomic.Int32
+	given atomic.Value
 }
 
 func (b *planBackend) Info(context.Context) (core.Info, error) {
@@ -34,11 +38,16 @@ func (b *planBackend) Plan(_ context.Context, p core.Policy) (*core.Plan, error)
 	for i := range els {
 		els[i].Strength, els[i].Mechanism = core.Enforced, b.mechanism
 	}
-	return &core.Plan{Backend: "fake", Report: core.Report{Backend: "fake", Elements: els}}, nil
+	return &core.Plan{Backend: "fake", Report: core.Report{Backend: "fake", Elements: els}, Handle: b.plans.Add(1)}, nil
 }
 
-func (b *planBackend) Run(context.Context, *core.RunRequest) (*core.RunResult, error) {
+func (b *planBackend) Run(_ context.Context, req *core.RunRequest) (*core.RunResult, error) {
 	b.runs.Add(1)
+	var given any = "no plan"
+	if req.Plan != nil {
+		given = req.Plan.Handle
+	}
+	b.given.Store(given)
 	return &core.RunResult{ExitCode: 7}, nil
 }
 
@@ -181,6 +190,38 @@ func TestRun_PlanInRunWaitsForTheHostUnlessItCheckedTheSameReport(t *testing.T) 
 	}
 	if be.runs.Load() != runs {
 		t.Error("the backend ran although the host never accepted the plan")
+	}
+}
+
+// The backend's Run gets the plan the step made (whose report the host
+// accepted or had checked), so it can apply that plan instead of planning
+// again.
+func TestRun_TheBackendRunsWithThePlanOfItsPlanStep(t *testing.T) {
+	be := &planBackend{mechanism: "m1"}
+	srv, err := newServer(context.Background(), []core.Backend{be}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := t.TempDir()
+	st, done := runPlanned(context.Background(), srv, ws, nil)
+	digest := (<-st.out).GetPlan().GetReportDigest()
+	st.in <- &pb.RunInput{Msg: &pb.RunInput_Proceed{Proceed: true}}
+	<-st.out
+	close(st.in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := be.given.Load(), be.plans.Load(); got != want {
+		t.Errorf("after the host accepted plan %d, Run got %v", want, got)
+	}
+	st, done = runPlanned(context.Background(), srv, ws, digest) // checked: not sent again
+	<-st.out
+	close(st.in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := be.given.Load(), be.plans.Load(); got != want || want != 2 {
+		t.Errorf("with the checked digest, Run got %v; want the plan the step made (%d)", got, want)
 	}
 }
 

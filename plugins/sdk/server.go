@@ -274,9 +274,11 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 	}()
 
 	if start.PlanInRun {
-		if err := s.planInRun(ctx, b, p, start.CheckedReportDigest, out, proceed, inputDone); err != nil {
+		plan, err := s.planInRun(ctx, b, p, start.CheckedReportDigest, out, proceed, inputDone)
+		if err != nil {
 			return err
 		}
+		req.Plan = plan // the backend may apply the plan whose report the host accepted
 	}
 	res, runErr := b.Run(ctx, req)
 	diag.flush()
@@ -289,37 +291,39 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 // planInRun is the plan step of a run with RunStart.plan_in_run: it plans
 // the run and, unless the report is the one the host says it checked
 // (digest), sends the plan and waits until the host's proceed closes
-// proceed. It returns a status error when planning fails, or when the host
-// went away or stopped sending instead (inputDone; it refused the plan).
+// proceed. It returns the plan, for the backend's Run; or a status error
+// when planning fails, or when the host went away or stopped sending
+// instead (inputDone; it refused the plan).
 func (s *server) planInRun(ctx context.Context, b core.Backend, p core.Policy, checked []byte, out *sender,
-	proceed, inputDone <-chan struct{}) error {
+	proceed, inputDone <-chan struct{}) (*core.Plan, error) {
 	plan, err := b.Plan(ctx, p)
 	if err != nil {
-		return wire.ToStatus(err)
+		return nil, wire.ToStatus(err)
 	}
-	m := wire.PlanToProto(plan)
-	digest, err := wire.ReportDigest(m.Report)
+	report := wire.ReportToProto(plan.Report)
+	digest, err := wire.ReportDigest(report)
 	if err != nil {
-		return wire.ToStatus(fmt.Errorf("encoding the plan's report: %v: %w", err, core.ErrProtocol))
+		return nil, wire.ToStatus(fmt.Errorf("encoding the plan's report: %v: %w", err, core.ErrProtocol))
 	}
 	if len(checked) > 0 && bytes.Equal(digest, checked) {
-		return nil
+		return plan, nil
 	}
+	m := wire.PlanToProto(plan)
 	if err := out.send(&pb.RunOutput{Msg: &pb.RunOutput_Plan{Plan: &pb.RunPlan{Plan: m, ReportDigest: digest}}}); err != nil {
-		return err
+		return nil, err
 	}
 	select {
 	case <-proceed:
-		return nil
+		return plan, nil
 	case <-ctx.Done():
-		return wire.ToStatus(fmt.Errorf("the host did not accept the plan (%w): %w", context.Cause(ctx), core.ErrCanceled))
+		return nil, wire.ToStatus(fmt.Errorf("the host did not accept the plan (%w): %w", context.Cause(ctx), core.ErrCanceled))
 	case <-inputDone:
 		select {
 		case <-proceed: // the host accepted, then closed its side
-			return nil
+			return plan, nil
 		default:
 		}
-		return wire.ToStatus(fmt.Errorf("the host stopped sending before it accepted the plan: %w", core.ErrCanceled))
+		return nil, wire.ToStatus(fmt.Errorf("the host stopped sending before it accepted the plan: %w", core.ErrCanceled))
 	}
 }
 
