@@ -76,3 +76,19 @@ func TestConformance_ExampleBwrapInProcess(t *testing.T) {
 	}
 	conformance.Run(t, conformance.Target{Name: "bwrap", Backend: bwrap.New()})
 }
+
+// Without $SBX_PROBE the probe program is built for the test, in its
+// temporary directory: nothing is left behind once the test ends.
+func TestProbeProgram_BuiltIntoTheTestsTemporaryDirectory(t *testing.T) {
+	t.Setenv("SBX_PROBE", "")
+	var path string
+	t.Run("build", func(t *testing.T) {
+		path = conformance.ProbeProgram(t)
+		if fi, err := os.Stat(path); err != nil || fi.Mode()&0o111 == 0 {
+			t.Fatalf("probe program %s: %v", path, err)
+		}
+	})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the probe program %s is still there after its test: %v", path, err)
+	}
+}
