@@ -238,6 +238,19 @@ func doAct(name string, a []string) error {
 	case "ptrace":
 		pid, _ := strconv.Atoi(a[0])
 		return unix.PtraceAttach(pid)
+	case "read-tty": // read what waits on the terminal a[0], without blocking
+		fd, err := unix.Open(a[0], unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		buf := make([]byte, 256)
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("read %q\n", buf[:n])
+		return nil
 	case "open-ns": // open the user and mount namespaces of process a[0], the first step to entering them
 		for _, ns := range []string{"user", "mnt"} {
 			fd, err := unix.Open("/proc/"+a[0]+"/ns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)

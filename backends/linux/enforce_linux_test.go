@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/sbxdev/sbx/backends/linux/sandbox"
@@ -960,5 +961,33 @@ func TestRun_AppliesThePlanItIsGivenOnlyForThatPolicy(t *testing.T) {
 		if len(res.Report.Elements) == 0 || &res.Report.Elements[0] != &h.rep.Elements[0] {
 			t.Error("the run planned again instead of applying the plan it was given")
 		}
+	})
+}
+
+func TestEscape_OtherTerminalsOfTheUserCannotBeRead(t *testing.T) {
+	// Another terminal window or ssh session of the same user: reading
+	// it would take what is typed there (a sudo password), whatever the
+	// policy says about reading files.
+	bothModes(t, func(t *testing.T, s *testbox) {
+		master, tty, err := pty.Open()
+		must(t, err)
+		defer master.Close()
+		defer tty.Close()
+		typed := func() {
+			_, err := master.Write([]byte("typed in another terminal\n"))
+			must(t, err)
+		}
+		typed()
+		// Control: outside the sandbox the same program reads it.
+		if out, _ := exec.Command(s.self, actArg, "read-tty", tty.Name()).CombinedOutput(); !strings.Contains(string(out), "typed in another terminal") {
+			t.Fatalf("control: reading %s from outside: %s", tty.Name(), out)
+		}
+		typed()
+		s.refused(s.policy(), "read-tty", tty.Name())
+		p := s.policy()
+		p.Read.Mode = core.ReadRestricted
+		p.Read.Paths = []string{filepath.Dir(s.self)} // the act program itself
+		typed()
+		s.refused(p, "read-tty", tty.Name())
 	})
 }

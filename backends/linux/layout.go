@@ -65,7 +65,7 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		l.Kinds[filepath.Clean(path)] = lstatKind(path)
 	}
 	for _, dir := range DirsToList(p, prot) {
-		des, err := os.ReadDir(dir)
+		entries, err := listDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			l.Dirs[dir] = nil // nothing to grant; its parent is kept read-only
 			continue
@@ -73,13 +73,31 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 		if err != nil {
 			return Layout{}, fmt.Errorf("%w: listing %s to keep its protected entries read-only: %v", core.ErrPermission, dir, err)
 		}
-		entries := make([]Entry, 0, len(des))
-		for _, de := range des {
-			entries = append(entries, Entry{Name: de.Name(), Kind: modeKind(de.Type())})
-		}
 		l.Dirs[dir] = entries
 	}
+	// Landlock mode lets a command read everything but most of /dev
+	// through a rule on each entry of / (see readAllButDev).
+	if _, listed := l.Dirs["/"]; !listed && f.LandlockABI >= 1 && p.Read.Mode != core.ReadRestricted {
+		entries, err := listDir("/")
+		if err != nil {
+			return Layout{}, fmt.Errorf("%w: listing / for the read rules: %v", core.ErrPermission, err)
+		}
+		l.Dirs["/"] = entries
+	}
 	return l, nil
+}
+
+// listDir returns the entries of dir with their kinds.
+func listDir(dir string) ([]Entry, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(des))
+	for _, de := range des {
+		entries = append(entries, Entry{Name: de.Name(), Kind: modeKind(de.Type())})
+	}
+	return entries, nil
 }
 
 // rootAliases returns a function that spells a path the way each writable

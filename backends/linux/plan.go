@@ -292,6 +292,15 @@ var deviceNodes = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
 // see LandlockPlan.Terminal).
 var terminalPaths = []string{"/dev/ptmx", "/dev/pts"}
 
+// Other /dev entries a Landlock-mode command may read (with deviceNodes
+// and /dev/ptmx, what namespaces mode's own /dev offers). The rest of
+// /dev is not readable even when the policy reads everything: the user's
+// other terminals under /dev/pts above all, where a reader takes what is
+// typed (a sudo password in another window), but also input devices and
+// virtual consoles. Landlock grants by hierarchy, so reading "everything
+// else" is a rule on each entry of / but /dev.
+var readableDev = []string{"/dev/shm", "/dev/mqueue", "/dev/hugepages"}
+
 // clone/unshare flags that create namespaces.
 var namespaceFlags = []struct {
 	Name string
@@ -344,6 +353,7 @@ func PathsToCheck(p core.Policy, f Facts) []string {
 	out = append(out, f.TmpDirs...)
 	out = append(out, deviceNodes...)
 	out = append(out, terminalPaths...)
+	out = append(out, readableDev...)
 	out = append(out, p.WritePaths()...)
 	if p.Read.Mode == core.ReadRestricted {
 		out = append(out, runtimeReadPaths...)
@@ -475,7 +485,38 @@ func (b *builder) carve(root string, targets []core.ProtectedPath, grant func(pa
 	return nil
 }
 
-// readRules adds the Landlock rules of restricted reads.
+// readAllButDev adds the Landlock rules that let a command read every
+// file but those of /dev outside readableDev (the device nodes and
+// /dev/ptmx have rules of their own): a rule on each entry of / but /dev.
+// Symbolic links and special files at the top get none (a rule on a link
+// would apply to its target, which lies under another entry anyway).
+func (b *builder) readAllButDev(ll *LandlockPlan) error {
+	top, listed := b.in.Layout.Dirs["/"]
+	if !listed {
+		return fmt.Errorf("%w: no listing of /: its entries get the read rules (without them nothing could be read)", ErrPlan)
+	}
+	r := FSReadFile & ll.HandledFS
+	for _, e := range top {
+		path := "/" + e.Name
+		switch {
+		case path == "/dev":
+		case e.Kind == KindDir:
+			ll.Rules = append(ll.Rules, LandlockRule{Path: path, Kind: KindDir, Access: r, Why: "readable (reads are not restricted)"})
+		case e.Kind == KindFile:
+			ll.Rules = append(ll.Rules, LandlockRule{Path: path, Kind: KindFile, Access: r, Why: "readable (reads are not restricted)"})
+		}
+	}
+	for _, d := range readableDev {
+		if b.kind(d) == KindDir {
+			ll.Rules = append(ll.Rules, LandlockRule{Path: d, Kind: KindDir, Access: r, Why: "readable part of /dev (not the other terminals under /dev/pts, input devices or consoles)"})
+		}
+	}
+	return nil
+}
+
+// readRules adds the Landlock rules of restricted reads. In Landlock mode
+// /dev is read only where readAllButDev would allow it; in namespaces mode
+// /dev is the sandbox's own, and readable.
 func (b *builder) readRules(ll *LandlockPlan) {
 	p := b.in.Policy
 	add := func(path, why string) {
@@ -487,6 +528,12 @@ func (b *builder) readRules(ll *LandlockPlan) {
 		}
 	}
 	for _, r := range runtimeReadPaths {
+		if r == "/dev" && b.pl.Mode == ModeLandlock {
+			for _, d := range readableDev {
+				add(d, "needed to run programs")
+			}
+			continue
+		}
 		add(r, "needed to run programs")
 	}
 	for _, r := range p.Read.Paths {
@@ -512,7 +559,9 @@ func (b *builder) landlockMode() error {
 	// sockets are local IPC in sbx's policy, as in linux-namespaces.
 	ll.HandledFS = SupportedFS(abi) &^ FSResolveUnix
 	if p.Read.Mode != core.ReadRestricted {
-		ll.HandledFS &^= fsRead
+		// Reads are free but for /dev (readableDev): read_file is
+		// handled, listing and executing are not.
+		ll.HandledFS &^= fsRead &^ FSReadFile
 	}
 	if p.Network.Mode == core.NetworkDeny {
 		ll.HandledNet = SupportedNet(abi)
@@ -535,6 +584,8 @@ func (b *builder) landlockMode() error {
 	}
 	if p.Read.Mode == core.ReadRestricted {
 		b.readRules(ll)
+	} else if err := b.readAllButDev(ll); err != nil {
+		return err
 	}
 	for _, root := range p.WritePaths() {
 		targets := b.protectedIn(root)

@@ -34,13 +34,20 @@ func fakeLayout() Layout {
 			{Path: "/w/.sbx", Root: "/w", Name: ".sbx"},
 			{Path: "/w/.sbx.toml", Root: "/w", Name: ".sbx.toml"},
 		},
-		Dirs: map[string][]Entry{"/w": {
-			{Name: ".git", Kind: KindDir}, {Name: "src", Kind: KindDir},
-			{Name: "README", Kind: KindFile}, {Name: "link", Kind: KindSymlink},
-		}},
+		Dirs: map[string][]Entry{
+			"/w": {
+				{Name: ".git", Kind: KindDir}, {Name: "src", Kind: KindDir},
+				{Name: "README", Kind: KindFile}, {Name: "link", Kind: KindSymlink},
+			},
+			"/": {
+				{Name: "bin", Kind: KindSymlink}, {Name: "data", Kind: KindDir}, {Name: "dev", Kind: KindDir},
+				{Name: "etc", Kind: KindDir}, {Name: "proc", Kind: KindDir}, {Name: "swapfile", Kind: KindFile},
+				{Name: "tmp", Kind: KindDir}, {Name: "usr", Kind: KindDir}, {Name: "w", Kind: KindDir},
+			},
+		},
 		Kinds: map[string]Kind{
 			"/w": KindDir, "/w/.git": KindDir, "/tmp": KindDir, "/dev/null": KindOther, "/dev/tty": KindOther,
-			"/dev/pts": KindDir, "/dev/ptmx": KindOther, "/usr": KindDir, "/etc": KindDir, "/data": KindDir,
+			"/dev": KindDir, "/dev/pts": KindDir, "/dev/ptmx": KindOther, "/dev/shm": KindDir, "/usr": KindDir, "/etc": KindDir, "/data": KindDir,
 		},
 	}
 }
@@ -59,9 +66,21 @@ func mustPlan(t *testing.T, in Input) (*Plan, core.Report) {
 	return pl, rep
 }
 
+// rule returns the rule granting path more than reading (the read rules
+// of unrestricted reads are on every entry of /: see readRule).
 func rule(pl *Plan, path string) *LandlockRule {
 	for i, r := range pl.Landlock.Rules {
-		if r.Path == path {
+		if r.Path == path && r.Access&^FSReadFile != 0 {
+			return &pl.Landlock.Rules[i]
+		}
+	}
+	return nil
+}
+
+// readRule returns the rule granting path read_file only, if any.
+func readRule(pl *Plan, path string) *LandlockRule {
+	for i, r := range pl.Landlock.Rules {
+		if r.Path == path && r.Access == FSReadFile {
 			return &pl.Landlock.Rules[i]
 		}
 	}
@@ -174,8 +193,8 @@ func TestPlan_LandlockABIDecidesLayersAndStrengths(t *testing.T) {
 		if ll.HandledFS&FSResolveUnix != 0 {
 			t.Errorf("ABI %d: unix socket connects are local IPC and must not be handled", c.abi)
 		}
-		if ll.HandledFS&fsRead != 0 {
-			t.Errorf("ABI %d: reads are not restricted by the policy, yet handled: %s", c.abi, ll.HandledFS)
+		if ll.HandledFS&fsRead != FSReadFile {
+			t.Errorf("ABI %d: reads are not restricted by the policy: only read_file (for /dev) must be handled, got %s", c.abi, ll.HandledFS)
 		}
 		if e := element(rep, core.BoundaryWrite, core.SubjectElsewhere); e.Strength != c.write {
 			t.Errorf("ABI %d: %s", c.abi, e.Summary())
@@ -462,7 +481,7 @@ func TestPlan_WorkspaceInsideWritableTmp(t *testing.T) {
 	in.Policy = core.DefaultPolicy("/tmp/w")
 	in.Layout.Protected = []core.ProtectedPath{{Path: "/tmp/w/.git", Root: "/tmp/w", Name: ".git", Exists: true, IsDir: true}}
 	in.Policy.Protected = []string{".git"}
-	in.Layout.Dirs = map[string][]Entry{"/tmp/w": {{Name: ".git", Kind: KindDir}, {Name: "src", Kind: KindDir}}}
+	in.Layout.Dirs = map[string][]Entry{"/tmp/w": {{Name: ".git", Kind: KindDir}, {Name: "src", Kind: KindDir}}, "/": fakeLayout().Dirs["/"]}
 	in.Layout.Kinds["/tmp/w"] = KindDir
 	in.Layout.Kinds["/tmp/w/.git"] = KindDir
 	_, rep := mustPlan(t, in)
@@ -510,5 +529,64 @@ func TestPlan_LandlockGrantsOnlyTheRunsOwnTerminal(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("namespaces mode does not name the run's terminal: %+v", ns.Mounts)
+	}
+}
+
+func TestPlan_LandlockReadsEverythingButTheOtherTerminals(t *testing.T) {
+	pl, rep := mustPlan(t, fakeInput(ModeLandlock))
+	if pl.Landlock.HandledFS&FSReadFile == 0 {
+		t.Fatal("read_file is not handled: every terminal of the user could be read")
+	}
+	for _, path := range []string{"/usr", "/etc", "/proc", "/data", "/w", "/tmp", "/swapfile", "/dev/shm"} {
+		if readRule(pl, path) == nil {
+			t.Errorf("%s: no read rule", path)
+		}
+	}
+	for _, path := range []string{"/dev", "/dev/pts", "/bin"} { // /bin is a symlink: its target is under /usr
+		for _, r := range pl.Landlock.Rules {
+			if r.Path == path && r.Access&FSReadFile != 0 {
+				t.Errorf("%s can be read: %+v", path, r)
+			}
+		}
+	}
+	for _, dev := range []string{"/dev/null", "/dev/tty", "/dev/ptmx"} {
+		if r := rule(pl, dev); r == nil || r.Access&FSReadFile == 0 {
+			t.Errorf("%s must stay readable: %+v", dev, r)
+		}
+	}
+	if pl.Landlock.Terminal&FSReadFile == 0 {
+		t.Error("the run's own terminal must stay readable by name")
+	}
+	if e := element(rep, core.BoundaryRead, core.SubjectReads); !strings.Contains(e.Note, "other terminals") {
+		t.Errorf("the report must say what of /dev cannot be read: %s", e.Summary())
+	}
+	in := fakeInput(ModeLandlock)
+	delete(in.Layout.Dirs, "/")
+	if _, _, err := BuildPlan(in); !errors.Is(err, ErrPlan) {
+		t.Errorf("without the listing of /, BuildPlan = %v; want ErrPlan (fail closed)", err)
+	}
+}
+
+func TestPlan_RestrictedReadsInLandlockModeKeepTheOtherTerminalsOut(t *testing.T) {
+	in := fakeInput(ModeLandlock)
+	in.Policy.Read.Mode = core.ReadRestricted
+	pl, _ := mustPlan(t, in)
+	for _, r := range pl.Landlock.Rules {
+		if (r.Path == "/dev" || r.Path == "/dev/pts") && r.Access&FSReadFile != 0 {
+			t.Errorf("%s can be read: %+v", r.Path, r)
+		}
+	}
+	if r := rule(pl, "/dev/shm"); r == nil || r.Access&FSReadFile == 0 {
+		t.Errorf("/dev/shm must stay readable: %+v", r)
+	}
+	ns := fakeInput(ModeNamespaces)
+	ns.Policy.Read.Mode = core.ReadRestricted
+	pl, _ = mustPlan(t, ns)
+	found := false
+	for _, r := range pl.Landlock.Rules {
+		found = found || (r.Path == "/dev" && r.Access&FSReadFile != 0)
+	}
+	if !found {
+		t.Error("namespaces mode: its own minimal /dev must stay readable")
 	}
 }

@@ -73,6 +73,10 @@ func (b *builder) report() core.Report {
 		case el.Boundary == core.BoundaryRead:
 			if p.Read.Mode != core.ReadRestricted {
 				el.Mechanism = "nothing to restrict"
+				if pl.Mode == ModeLandlock {
+					el.Mechanism = "landlock read rules on every entry of / but /dev"
+					el.Note = "in /dev only " + strings.Join(append(append([]string(nil), deviceNodes...), append([]string{"/dev/ptmx"}, readableDev...)...), " ") + " and the run's own terminal can be read: not the user's other terminals (/dev/pts), input devices or consoles, as in linux-namespaces' own /dev"
+				}
 				break
 			}
 			if pl.Landlock != nil && pl.Landlock.HandledFS&FSReadFile != 0 {

@@ -66,20 +66,25 @@ func files(n int, dir string) error {
 type launcher struct {
 	name string
 	run  func(argv []string) error
+	// settle is left idle after each run, untimed: a launcher with spare
+	// helpers starts the next one just after a run, and that fork (a full
+	// copy of this process in namespaces mode, holding Go's fork lock)
+	// must not land in the next launcher's timing.
+	settle time.Duration
 }
 
 // launchers returns the ways to run a command: directly, with bubblewrap
 // (when installed), and through each available Linux mode, with ws as the
 // writable workspace.
 func launchers(tb testing.TB, ws string) []launcher {
-	out := []launcher{{"direct", func(argv []string) error {
+	out := []launcher{{name: "direct", run: func(argv []string) error {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = ws
 		return cmd.Run()
 	}}}
 	// The same runner the backends use (proc), without a sandbox: the
 	// difference between a mode and this is the sandbox's own cost.
-	out = append(out, launcher{"proc (no sandbox)", func(argv []string) error {
+	out = append(out, launcher{name: "proc (no sandbox)", run: func(argv []string) error {
 		res, err := proc.Run(context.Background(), proc.Spec{Argv: argv, Dir: ws, Env: os.Environ(), Stdout: io.Discard, Stderr: io.Discard})
 		if err == nil && res.ExitCode != 0 {
 			err = fmt.Errorf("exit %d", res.ExitCode)
@@ -87,7 +92,7 @@ func launchers(tb testing.TB, ws string) []launcher {
 		return err
 	}})
 	if bw, err := exec.LookPath("bwrap"); err == nil {
-		out = append(out, launcher{"bwrap", func(argv []string) error {
+		out = append(out, launcher{name: "bwrap", run: func(argv []string) error {
 			args := append([]string{"--ro-bind", "/", "/", "--bind", ws, ws, "--unshare-all", "--die-with-parent", "--chdir", ws}, argv...)
 			return exec.Command(bw, args...).Run()
 		}})
@@ -132,7 +137,11 @@ func launchers(tb testing.TB, ws string) []launcher {
 			if h.spares {
 				b.KeepSpares()
 			}
-			out = append(out, launcher{name + h.suffix, func(argv []string) error {
+			var settle time.Duration
+			if h.spares {
+				settle = 20 * time.Millisecond
+			}
+			out = append(out, launcher{name: name + h.suffix, settle: settle, run: func(argv []string) error {
 				res, err := b.Run(context.Background(), &core.RunRequest{Policy: p, Argv: argv, Env: os.Environ(), Stdout: io.Discard, Stderr: io.Discard})
 				if err == nil && res.ExitCode != 0 {
 					err = fmt.Errorf("exit %d", res.ExitCode)
@@ -158,6 +167,7 @@ func measure(ls []launcher, argv []string, n int) ([][]time.Duration, error) {
 				return nil, fmt.Errorf("%s: %w", l.name, err)
 			}
 			d[j] = append(d[j], time.Since(start))
+			time.Sleep(l.settle)
 		}
 	}
 	for _, dj := range d {
