@@ -99,3 +99,21 @@ func rawSocketProbe() Result {
 	unix.Close(fd)
 	return allowed("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) succeeded")
 }
+
+// readTerminalProbe opens the terminal the harness holds outside the
+// sandbox for reading, as a command would that wanted what the user types
+// in another terminal window or ssh session (a sudo password). Opening is
+// the capability: nothing need be waiting. Blocked by a private /dev
+// (namespaces) or by a sandbox that keeps /dev/pts out of reach (Landlock
+// read rules).
+func readTerminalProbe(c *Config) Result {
+	if c.Terminal == "" {
+		return skipped("the harness could not make a terminal")
+	}
+	fd, err := unix.Open(c.Terminal, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return blockedAt("open "+c.Terminal+" for reading", err)
+	}
+	_ = unix.Close(fd)
+	return allowed("opened " + c.Terminal + " for reading: what is typed there can be read")
+}

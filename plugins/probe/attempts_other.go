@@ -7,6 +7,8 @@ package probe
 
 func tiocstiProbe(*Config) Result { return skipped("Linux only") }
 
+func readTerminalProbe(*Config) Result { return skipped("Linux only") }
+
 func ptraceProbe(*Config) Result { return skipped("Linux only") }
 
 func netlinkProbe() Result { return skipped("Linux only") }

@@ -120,6 +120,8 @@ func attempt(name string, c *Config) Result {
 		return dnsProbe(c)
 	case TIOCSTI:
 		return tiocstiProbe(c)
+	case ReadTerminal:
+		return readTerminalProbe(c)
 	case Ptrace:
 		return ptraceProbe(c)
 	case SignalOutside:

@@ -133,6 +133,7 @@ const (
 	HTTPProxyEnv     = "http-honouring-proxy"
 	DNSQuery         = "dns-udp-query"
 	TIOCSTI          = "tiocsti"
+	ReadTerminal     = "read-terminal"
 	Ptrace           = "ptrace-outside"
 	SignalOutside    = "signal-outside"
 	Netlink          = "af-netlink"
@@ -193,6 +194,7 @@ var Probes = []Probe{
 	{Name: HTTPProxyEnv, Tries: "HTTP GET to the harness by a client that honours HTTP_PROXY", Boundary: core.BoundaryNetwork, Cooperative: true, subject: fixed(core.SubjectNetwork)},
 	{Name: DNSQuery, Tries: "resolve a name through the harness's DNS server (UDP, no internet)", Boundary: core.BoundaryNetwork, subject: fixed(core.SubjectNetwork)},
 	{Name: TIOCSTI, Tries: "push a byte into the input of a terminal outside the sandbox (ioctl TIOCSTI)", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
+	{Name: ReadTerminal, Tries: "open a terminal outside the sandbox for reading (what the user types in another window)", OS: []string{"linux"}, Boundary: core.BoundaryProcess, subject: fixed(core.SubjectProcessTree)},
 	{Name: Ptrace, Tries: "ptrace-attach to a process outside the sandbox", OS: []string{"linux"}, Boundary: core.BoundaryProcess, HostMayBlock: true, subject: fixed(core.SubjectProcessTree)},
 	{Name: SignalOutside, Tries: "signal a process outside the sandbox (kill(pid, 0))", OS: unixOS, Boundary: core.BoundaryProcess, subject: fixed(core.SubjectProcessTree)},
 	{Name: Netlink, Tries: "list network interfaces over AF_NETLINK: more than loopback means the host's network", OS: []string{"linux"}, Boundary: core.BoundaryNetwork, HostMayBlock: true, subject: fixed(core.SubjectNetwork)},
