@@ -88,6 +88,17 @@ func (s *fakeRunStream) Recv() (*pb.RunInput, error) {
 	}
 }
 
+// newPlanServer returns a planBackend (mechanism "m1") and a server of it.
+func newPlanServer(t *testing.T) (*planBackend, *server) {
+	t.Helper()
+	be := &planBackend{mechanism: "m1"}
+	srv, err := newServer(context.Background(), []core.Backend{be}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return be, srv
+}
+
 // runPlanned serves one Run with plan_in_run and the digest given, and
 // returns the stream and the handler's result channel. ws is the policy's
 // workspace.
@@ -112,11 +123,7 @@ func runPlanned(ctx context.Context, srv *server, ws string, digest []byte) (*fa
 // changed report is sent again and waited for; and a host that hangs up
 // instead of proceeding gets nothing run.
 func TestRun_PlanInRunWaitsForTheHostUnlessItCheckedTheSameReport(t *testing.T) {
-	be := &planBackend{mechanism: "m1"}
-	srv, err := newServer(context.Background(), []core.Backend{be}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	be, srv := newPlanServer(t)
 	ws := t.TempDir()
 
 	// 1. No digest: the plan comes first, and nothing runs before proceed.
@@ -197,11 +204,7 @@ func TestRun_PlanInRunWaitsForTheHostUnlessItCheckedTheSameReport(t *testing.T) 
 // accepted or had checked), so it can apply that plan instead of planning
 // again.
 func TestRun_TheBackendRunsWithThePlanOfItsPlanStep(t *testing.T) {
-	be := &planBackend{mechanism: "m1"}
-	srv, err := newServer(context.Background(), []core.Backend{be}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	be, srv := newPlanServer(t)
 	ws := t.TempDir()
 	st, done := runPlanned(context.Background(), srv, ws, nil)
 	digest := (<-st.out).GetPlan().GetReportDigest()
