@@ -171,7 +171,7 @@ func (b *Backend) plan(p core.Policy) (*Plan, core.Report, error) {
 	if err != nil {
 		return nil, core.Report{}, err
 	}
-	layout, err := GatherLayout(p, f)
+	layout, err := GatherLayout(p, f, mode)
 	if err != nil {
 		return nil, core.Report{}, err
 	}

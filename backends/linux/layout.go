@@ -14,9 +14,10 @@ import (
 // GatherLayout reads the part of the file system a plan for p depends on:
 // the protected paths (with the targets of protected names that are
 // symlinks), the listings of the directories to carve, and the kinds of the
-// paths the plan looks at. Only this function touches the disk; [BuildPlan]
-// takes its result.
-func GatherLayout(p core.Policy, f Facts) (Layout, error) {
+// paths the plan looks at, and, for mode linux-landlock with reads not
+// restricted, the entries of / (the read rules). Only this function
+// touches the disk; [BuildPlan] takes its result.
+func GatherLayout(p core.Policy, f Facts, mode Mode) (Layout, error) {
 	prot := core.ResolveProtected(p, nil, nil)
 	l := Layout{Dirs: map[string][]Entry{}, Kinds: map[string]Kind{}}
 	for _, pp := range prot {
@@ -77,7 +78,7 @@ func GatherLayout(p core.Policy, f Facts) (Layout, error) {
 	}
 	// Landlock mode lets a command read everything but most of /dev
 	// through a rule on each entry of / (see readAllButDev).
-	if _, listed := l.Dirs["/"]; !listed && f.LandlockABI >= 1 && p.Read.Mode != core.ReadRestricted {
+	if _, listed := l.Dirs["/"]; !listed && mode == ModeLandlock && p.Read.Mode != core.ReadRestricted {
 		entries, err := listDir("/")
 		if err != nil {
 			return Layout{}, fmt.Errorf("%w: listing / for the read rules: %v", core.ErrPermission, err)

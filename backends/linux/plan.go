@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -300,6 +301,12 @@ var terminalPaths = []string{"/dev/ptmx", "/dev/pts"}
 // virtual consoles. Landlock grants by hierarchy, so reading "everything
 // else" is a rule on each entry of / but /dev.
 var readableDev = []string{"/dev/shm", "/dev/mqueue", "/dev/hugepages"}
+
+// readableDevices is every /dev path a Landlock-mode command may read:
+// deviceNodes, /dev/ptmx and readableDev.
+func readableDevices() []string {
+	return slices.Concat(deviceNodes, []string{"/dev/ptmx"}, readableDev)
+}
 
 // clone/unshare flags that create namespaces.
 var namespaceFlags = []struct {

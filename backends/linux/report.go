@@ -75,7 +75,7 @@ func (b *builder) report() core.Report {
 				el.Mechanism = "nothing to restrict"
 				if pl.Mode == ModeLandlock {
 					el.Mechanism = "landlock read rules on every entry of / but /dev"
-					el.Note = "in /dev only " + strings.Join(append(append([]string(nil), deviceNodes...), append([]string{"/dev/ptmx"}, readableDev...)...), " ") + " and the run's own terminal can be read: not the user's other terminals (/dev/pts), input devices or consoles, as in linux-namespaces' own /dev"
+					el.Note = "in /dev only " + strings.Join(readableDevices(), " ") + " and the run's own terminal can be read: not the user's other terminals (/dev/pts), input devices or consoles, as in linux-namespaces' own /dev"
 				}
 				break
 			}

@@ -73,9 +73,12 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spa
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	spec.Path, spec.Argv = helper, []string{sandbox.RoleExec}
+	// The kind of helper start (role, and in namespaces mode the clone
+	// attributes) serves a fresh start here and names the spare below.
+	kind := kindOf(pl, helper)
+	spec.Path, spec.Argv = helper, []string{kind.role}
 	if pl.Mode == ModeNamespaces {
-		spec.Argv, spec.Dir = []string{sandbox.RoleInit}, "/"
+		spec.Dir = "/"
 	}
 	var pidfd = -1
 	defer func() {
@@ -87,15 +90,14 @@ func run(ctx context.Context, req *core.RunRequest, pl *Plan, helper string, spa
 	var limitMu sync.Mutex
 	spec.Configure = func(cmd *exec.Cmd) error {
 		cmd.ExtraFiles = []*os.File{cfgR, stW}
-		if pl.Mode == ModeNamespaces {
-			setNamespaces(cmd.SysProcAttr, nsSysProcAttr(pl.UIDMap, pl.GIDMap, pl.Loopback))
+		if kind.configure != nil {
+			return kind.configure(cmd)
 		}
 		return nil
 	}
 	// A helper started ahead of time takes the run when one is ready (the
-	// same role, binary and namespaces; in a plugin agent only), with
-	// the files above; proc starts the helper itself otherwise.
-	kind := kindOf(pl, helper)
+	// same kind; in a plugin agent only), with the files above; proc
+	// starts the helper itself otherwise.
 	spec.Spare = spares.take(kind)
 	var held []int
 	defer func() {

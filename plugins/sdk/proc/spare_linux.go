@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -101,7 +102,7 @@ func StartSpare(path string, argv []string, configure func(*exec.Cmd) error) (*S
 		switch {
 		case a == nil || !a.Setsid || a.Setctty:
 			err = fmt.Errorf("proc: configure of spare %s changed Setsid or Setctty; it must keep the attributes proc sets", argv[0])
-		case !sameFiles(cmd.ExtraFiles, extra) || cmd.Stdin != nil || cmd.Stdout != nil || cmd.Stderr != nil:
+		case !slices.Equal(cmd.ExtraFiles, extra) || cmd.Stdin != nil || cmd.Stdout != nil || cmd.Stderr != nil:
 			err = fmt.Errorf("proc: configure of spare %s changed its files; a run brings its own", argv[0])
 		default:
 			err = checkPdeathsig(argv[0], a)
@@ -233,17 +234,4 @@ func (r *run) handToSpare(sp *Spare) <-chan waitResult {
 	registry.active[r.pid] = true
 	registry.Unlock()
 	return r.waitInBackground()
-}
-
-// sameFiles reports whether a and b hold the same files in the same order.
-func sameFiles(a, b []*os.File) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,10 +85,8 @@ func Decode(b []byte) (Header, error) {
 		return h, fmt.Errorf("spare: umask %o has bits beyond 0777", h.Umask)
 	}
 	h.Dir = string(b[headerSize:])
-	for i := 0; i < len(h.Dir); i++ {
-		if h.Dir[i] == 0 {
-			return h, fmt.Errorf("spare: working directory contains a NUL byte")
-		}
+	if strings.IndexByte(h.Dir, 0) >= 0 {
+		return h, fmt.Errorf("spare: working directory contains a NUL byte")
 	}
 	return h, nil
 }
