@@ -122,7 +122,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 		}
 	}
 	if err := send(&pb.RunInput{Msg: &pb.RunInput_Start{Start: start}}); err != nil {
-		return nil, b.err(err)
+		return nil, b.sendErr(stream, err)
 	}
 
 	done := make(chan struct{})
@@ -160,7 +160,7 @@ func (b *Backend) Run(ctx context.Context, req *core.RunRequest) (*core.RunResul
 				plans.put(planKey, plan, d)
 			}
 			if err := send(&pb.RunInput{Msg: &pb.RunInput_Proceed{Proceed: true}}); err != nil {
-				return nil, b.err(err)
+				return nil, b.sendErr(stream, err)
 			}
 			startStdin()
 			continue
@@ -369,4 +369,18 @@ func forwardControl(sigs <-chan core.Signal, resize <-chan core.WindowSize, send
 			_ = send(&pb.RunInput{Msg: &pb.RunInput_Resize{Resize: &pb.WindowSize{Rows: uint32(ws.Rows), Cols: uint32(ws.Cols)}}})
 		}
 	}
+}
+
+// sendErr turns an error of the Run stream's Send into the run's error.
+// Send says only io.EOF when the stream broke (a plugin that died, say);
+// gRPC gives the status that says why to the next Recv (the contract of
+// grpc.ClientStream.SendMsg). Classed from EOF alone, a dead plugin could
+// be reported before go-plugin noticed its exit, as an unclassed "EOF".
+func (b *Backend) sendErr(stream pb.Backend_RunClient, err error) error {
+	if errors.Is(err, io.EOF) {
+		if _, rerr := stream.Recv(); rerr != nil && rerr != io.EOF {
+			err = rerr
+		}
+	}
+	return b.err(err)
 }
